@@ -1,0 +1,195 @@
+// Browser-safe: no Deno or Node APIs.
+/**
+ * The sending half of the exactly-once stream: numbers messages, keeps every
+ * one until the partner acknowledges it, hands out frames within a window of
+ * unacknowledged bytes, and rewinds to resend after a path is lost.
+ *
+ * It knows nothing of paths: the caller asks {@linkcode Outbox.next} for a
+ * frame whenever the path in use can take one.
+ *
+ * @example
+ * ```ts
+ * import { Outbox } from "./outbox.ts";
+ * import { PayloadKind } from "./frame.ts";
+ * const outbox = new Outbox(4 * 1024 * 1024);
+ * outbox.enqueue(PayloadKind.STRING, new TextEncoder().encode("hello"));
+ * for (let f = outbox.next(); f; f = outbox.next()) channel.send(f);
+ * // later, when the partner's ACK frame arrives:
+ * outbox.ack(1);
+ * ```
+ *
+ * @module
+ */
+import { encodeMessage, type PayloadKind } from "./frame.ts";
+
+interface Outgoing {
+  seq: number;
+  /** Null while the payload is still being read (a Blob). */
+  frames: Uint8Array[] | null;
+  /** Payload bytes, counted in `bufferedAmount`. */
+  size: number;
+  /** Bytes of frames handed out since the last rewind. */
+  sent: number;
+}
+
+/** Send-side state of one exactly-once stream. */
+export class Outbox {
+  #nextSeq = 1;
+  #queue: Outgoing[] = [];
+  /** Index in #queue and frame index of the next frame to hand out. */
+  #cursor = 0;
+  #frameCursor = 0;
+  #inFlight = 0;
+  #buffered = 0;
+  #everSent = false;
+
+  /**
+   * @param window The most bytes handed out but not yet acknowledged. It
+   * bounds what a path (and the relay server) must buffer for this sender.
+   */
+  constructor(readonly window: number) {}
+
+  /** Payload bytes accepted and not yet acknowledged. */
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  /** Messages accepted and not yet acknowledged. */
+  get length(): number {
+    return this.#queue.length;
+  }
+
+  /** Bytes handed out and not yet acknowledged. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /** The highest sequence number assigned so far. */
+  get lastSeq(): number {
+    return this.#nextSeq - 1;
+  }
+
+  /**
+   * Accepts a message.
+   *
+   * @param kind What the payload holds.
+   * @param payload The encoded message.
+   * @returns The sequence number given to it.
+   */
+  enqueue(kind: PayloadKind, payload: Uint8Array): number {
+    const seq = this.#nextSeq++;
+    this.#queue.push({
+      seq,
+      frames: encodeMessage(seq, kind, payload),
+      size: payload.byteLength,
+      sent: 0,
+    });
+    this.#buffered += payload.byteLength;
+    return seq;
+  }
+
+  /**
+   * Holds a place in the sequence for a payload that is not ready yet (a Blob
+   * being read), so that messages sent after it still go after it.
+   *
+   * @param size The payload's size, counted in `bufferedAmount` at once.
+   * @returns A function that fills the place when the payload is ready.
+   */
+  reserve(size: number): (kind: PayloadKind, payload: Uint8Array) => void {
+    const entry: Outgoing = { seq: this.#nextSeq++, frames: null, size, sent: 0 };
+    this.#queue.push(entry);
+    this.#buffered += size;
+    return (kind, payload) => {
+      entry.frames = encodeMessage(entry.seq, kind, payload);
+      this.#buffered += payload.byteLength - entry.size;
+      entry.size = payload.byteLength;
+    };
+  }
+
+  /**
+   * The next frame to transmit, or null when there is none ready or the
+   * window is full.
+   */
+  next(): Uint8Array | null {
+    if (this.#inFlight >= this.window) return null;
+    const entry = this.#queue[this.#cursor];
+    if (!entry?.frames) return null;
+    const frame = entry.frames[this.#frameCursor++];
+    if (this.#frameCursor === entry.frames.length) {
+      this.#cursor++;
+      this.#frameCursor = 0;
+    }
+    entry.sent += frame.byteLength;
+    this.#inFlight += frame.byteLength;
+    this.#everSent = true;
+    return frame;
+  }
+
+  /**
+   * Applies a cumulative acknowledgement.
+   *
+   * @param ackSeq Every message up to this number was delivered.
+   * @returns False when `ackSeq` names a message never sent (the partner is
+   * confused or hostile), true otherwise.
+   */
+  ack(ackSeq: number): boolean {
+    if (ackSeq >= this.#nextSeq) return false;
+    let removed = 0;
+    while (removed < this.#queue.length && this.#queue[removed].seq <= ackSeq) {
+      const entry = this.#queue[removed++];
+      this.#inFlight -= entry.sent;
+      this.#buffered -= entry.size;
+    }
+    if (removed === 0) return true;
+    this.#queue.splice(0, removed);
+    if (this.#cursor >= removed) {
+      this.#cursor -= removed;
+    } else {
+      this.#cursor = 0;
+      this.#frameCursor = 0;
+    }
+    return true;
+  }
+
+  /**
+   * Makes every unacknowledged message transmit again from its first frame:
+   * called when the path they went out on was lost. The receiver drops the
+   * copies it already has.
+   */
+  rewind(): void {
+    for (const entry of this.#queue) entry.sent = 0;
+    this.#cursor = 0;
+    this.#frameCursor = 0;
+    this.#inFlight = 0;
+  }
+
+  /**
+   * Starts a new stream for a new partner. Messages never transmitted are
+   * kept and renumbered from 1; messages the old partner may have received
+   * but never acknowledged are dropped.
+   *
+   * @returns How many messages were dropped.
+   */
+  restart(): number {
+    if (!this.#everSent) return 0;
+    const kept = this.#queue.slice(this.#cursor + (this.#frameCursor > 0 ? 1 : 0));
+    const dropped = this.#queue.length - kept.length;
+    this.#queue = [];
+    this.#buffered = 0;
+    this.#inFlight = 0;
+    this.#cursor = 0;
+    this.#frameCursor = 0;
+    this.#nextSeq = 1;
+    this.#everSent = false;
+    for (const entry of kept) {
+      entry.seq = this.#nextSeq++;
+      entry.sent = 0;
+      for (const frame of entry.frames ?? []) {
+        new DataView(frame.buffer, frame.byteOffset).setFloat64(4, entry.seq);
+      }
+      this.#queue.push(entry);
+      this.#buffered += entry.size;
+    }
+    return dropped;
+  }
+}

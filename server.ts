@@ -1,0 +1,312 @@
+/**
+ * The SocketPeer server: pairs peers by pair code, relays their data and
+ * WebRTC signals over socket.io, and serves the browser client and a demo.
+ *
+ * Run it: `deno run -A server.ts` (listens on `PORT`, default 3000, and
+ * `HOST`, default 0.0.0.0).
+ *
+ * @example
+ * ```ts
+ * import { SocketPeerServer } from "./server.ts";
+ * const server = new SocketPeerServer({ port: 3000 });
+ * await server.ready;
+ * console.log(`pair at ${server.url}`);
+ * ```
+ *
+ * @module
+ */
+import { createServer, type Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { AddressInfo } from "node:net";
+import { Server } from "npm:socket.io@4.8.1";
+import { Emitter } from "./protocol/emitter.ts";
+import { ErrorCode } from "./protocol/errors.ts";
+import { WireEvent } from "./protocol/events.ts";
+import { MAX_FRAME_SIZE } from "./protocol/frame.ts";
+import { checkPairRequest } from "./protocol/validate.ts";
+import { PROTOCOL_VERSION } from "./protocol/version.ts";
+import type { ServerEvents } from "./server/events.ts";
+import { attachRequestHandler, createRequestHandler } from "./server/http.ts";
+import { Hub } from "./server/hub.ts";
+import {
+  type ResolvedServerOptions,
+  resolveServerOptions,
+  type SocketPeerServerOptions,
+} from "./server/options.ts";
+import { Pairing } from "./server/pairing.ts";
+import type { PeerServer, PeerSocket } from "./server/peer_socket.ts";
+import { originPolicy } from "./server/policy.ts";
+import { MemoryPairRegistry } from "./server/registry.ts";
+import { Relay } from "./server/relay.ts";
+import { RelayCounters, type ServerStats } from "./server/stats.ts";
+import { fetchThrough } from "./server/fetch_bridge.ts";
+
+export type { SocketPeerServerOptions } from "./server/options.ts";
+export type { ServerEvents } from "./server/events.ts";
+export type { ServerStats } from "./server/stats.ts";
+export type { JoinResult, PairMember, PairRegistry, RegistryStats } from "./server/registry.ts";
+export { MemoryPairRegistry } from "./server/registry.ts";
+export type { TurnOptions } from "./server/turn.ts";
+
+/**
+ * A SocketPeer server. It listens by itself (`{ port, host }`), attaches to
+ * an existing `node:http`/`https` server (`{ httpServer }`), or reuses a
+ * socket.io server (`{ io }`); Deno.serve-style apps share their port with it
+ * through {@linkcode SocketPeerServer.fetch}.
+ *
+ * Events: `pair`, `unpair`, `busy`, `refused` (see {@linkcode ServerEvents}).
+ *
+ * @example Attach to an existing HTTP server
+ * ```ts
+ * import { createServer } from "node:http";
+ * const httpServer = createServer(app);
+ * const peers = new SocketPeerServer({ httpServer });
+ * httpServer.listen(8080);
+ * ```
+ */
+export class SocketPeerServer extends Emitter<ServerEvents> {
+  /** The socket.io server carrying the protocol. */
+  readonly io: PeerServer;
+  /** The HTTP server SocketPeer serves on, when it has one. */
+  readonly httpServer?: HttpServer | HttpsServer;
+  /** Resolves once the server listens (at once when it was given a server). */
+  readonly ready: Promise<void>;
+  /** The options in force, defaults applied. */
+  readonly options: Readonly<ResolvedServerOptions>;
+
+  #hub: Hub;
+  #pairing: Pairing;
+  #ownsHttpServer: boolean;
+  #ownsIo: boolean;
+  #closed?: Promise<void>;
+
+  /**
+   * @param options See {@linkcode SocketPeerServerOptions}; all optional.
+   * @throws {SocketPeerError} `ERR_INVALID_OPTION` for an invalid option.
+   */
+  constructor(options: SocketPeerServerOptions = {}) {
+    super();
+    this.options = resolveServerOptions(options);
+    const opts = this.options;
+    const counters = new RelayCounters();
+    const registry = options.registry ?? new MemoryPairRegistry();
+
+    this.#ownsIo = !options.io;
+    this.httpServer = options.httpServer ??
+      (options.io?.httpServer as HttpServer | undefined) ??
+      (options.io ? undefined : createServer());
+    this.#ownsHttpServer = !options.httpServer && !options.io;
+
+    const handler = createRequestHandler(opts, () => this.#health());
+    if (this.httpServer) {
+      attachRequestHandler(this.httpServer, (req, res) => !this.#closed && handler(req, res));
+    }
+
+    if (options.io) {
+      this.io = options.io as PeerServer;
+      if (opts.allowedOrigins) {
+        const engineOpts = (this.io.engine as unknown as { opts: Record<string, unknown> }).opts;
+        engineOpts.allowRequest = originPolicy(
+          opts.allowedOrigins,
+          engineOpts.allowRequest as never,
+        );
+      }
+    } else {
+      this.io = new Server(this.httpServer, {
+        path: `${opts.path}socket.io/`,
+        serveClient: false,
+        // Frames are at most MAX_FRAME_SIZE; leave room for socket.io's framing.
+        maxHttpBufferSize: MAX_FRAME_SIZE + 1024,
+        perMessageDeflate: false,
+        httpCompression: false,
+        pingInterval: 10_000,
+        pingTimeout: 5_000,
+        connectTimeout: 10_000,
+        cors: { origin: opts.allowedOrigins ?? true, credentials: false },
+        allowRequest: originPolicy(opts.allowedOrigins),
+      }) as PeerServer;
+    }
+
+    this.#hub = new Hub(this.io, registry, opts, counters, this);
+    this.#pairing = new Pairing(this.#hub);
+    const relay = new Relay(this.#hub);
+    this.io.on("connection", (socket: PeerSocket) => this.#onConnection(socket, relay));
+
+    if (this.#ownsHttpServer) {
+      const http = this.httpServer as HttpServer;
+      this.ready = new Promise((resolve, reject) => {
+        http.once("error", reject);
+        http.listen(opts.port, opts.host, () => {
+          http.off("error", reject);
+          resolve();
+        });
+      });
+    } else {
+      this.ready = Promise.resolve();
+    }
+  }
+
+  #onConnection(socket: PeerSocket, relay: Relay): void {
+    const pairing = this.#pairing;
+    const hub = this.#hub;
+    socket.on(WireEvent.PAIR, (payload: unknown) => {
+      const request = checkPairRequest(payload);
+      if (typeof request === "string") {
+        const code = request.startsWith("pairCode")
+          ? ErrorCode.INVALID_PAIR_CODE
+          : ErrorCode.INVALID_PAYLOAD;
+        hub.refuse(socket, code, request, WireEvent.PAIR);
+        return;
+      }
+      pairing.serialize(socket, () => pairing.pair(socket, request));
+    });
+    socket.on(WireEvent.LEAVE, () => {
+      pairing.serialize(socket, () => pairing.leave(socket, "left"));
+    });
+    socket.on(WireEvent.DATA, (payload: unknown) => relay.data(socket, payload));
+    socket.on(WireEvent.SIGNAL, (payload: unknown) => relay.signal(socket, payload));
+    socket.on("disconnect", () => {
+      pairing.serialize(socket, () => pairing.leave(socket, "disconnected"));
+    });
+    socket.onAny((event: unknown) => {
+      if (
+        event !== WireEvent.PAIR && event !== WireEvent.LEAVE && event !== WireEvent.DATA &&
+        event !== WireEvent.SIGNAL
+      ) {
+        hub.refuse(socket, ErrorCode.INVALID_PAYLOAD, `unknown event ${JSON.stringify(event)}`);
+      }
+    });
+  }
+
+  async #health(): Promise<Record<string, unknown>> {
+    return { status: "ok", protocol: PROTOCOL_VERSION, ...(await this.stats()) };
+  }
+
+  /** The port the HTTP server listens on (after {@linkcode ready}). */
+  get port(): number {
+    const address = this.httpServer?.address() as AddressInfo | null | undefined;
+    if (!address || typeof address !== "object") {
+      throw new Error("SocketPeerServer is not listening");
+    }
+    return address.port;
+  }
+
+  /** The base URL clients connect to, e.g. `http://127.0.0.1:3000/socketpeer/`. */
+  get url(): string {
+    const address = this.httpServer?.address() as AddressInfo | null | undefined;
+    if (!address || typeof address !== "object") {
+      throw new Error("SocketPeerServer is not listening");
+    }
+    const host = address.address === "0.0.0.0" || address.address === "::"
+      ? "localhost"
+      : address.family === "IPv6"
+      ? `[${address.address}]`
+      : address.address;
+    return `http://${host}:${address.port}${this.options.path}`;
+  }
+
+  /**
+   * Live counters: sockets, pairs waiting and paired, relayed frames and bytes.
+   *
+   * @example
+   * ```ts
+   * const { paired, bytesRelayed } = await server.stats();
+   * ```
+   */
+  async stats(): Promise<ServerStats> {
+    const { waiting, paired } = await this.#hub.registry.stats();
+    const c = this.#hub.counters;
+    return {
+      sockets: this.io.sockets.sockets.size,
+      waiting,
+      paired,
+      framesRelayed: c.framesRelayed,
+      bytesRelayed: c.bytesRelayed,
+      signalsRelayed: c.signalsRelayed,
+      busy: c.busy,
+      refused: c.refused,
+    };
+  }
+
+  /**
+   * Breaks both ends of a pair: each peer is told (`peer.left`, reason
+   * `kicked`) and disconnected; its client does not reconnect by itself.
+   *
+   * @param pairCode The pair to remove.
+   * @returns How many peers were removed (0, 1 or 2).
+   *
+   * @example
+   * ```ts
+   * await server.leave("room-42");
+   * ```
+   */
+  leave(pairCode: string): Promise<number> {
+    return this.#pairing.kick(pairCode);
+  }
+
+  /**
+   * Whether a fetch-style request belongs to SocketPeer (its path prefix, or
+   * the demo page when served). Pair with {@linkcode SocketPeerServer.fetch}.
+   *
+   * @example Share a port with a Deno.serve app
+   * ```ts
+   * const peers = new SocketPeerServer({ port: 0, host: "127.0.0.1" });
+   * await peers.ready;
+   * Deno.serve((req) => peers.handles(req) ? peers.fetch(req) : app(req));
+   * ```
+   */
+  handles(request: Request): boolean {
+    const { pathname } = new URL(request.url);
+    return pathname.startsWith(this.options.path) ||
+      (this.options.serveDemo && (pathname === "/" || pathname === "/index.html"));
+  }
+
+  /**
+   * Answers a fetch-style request (`Deno.serve`, Hono, Oak, Fresh) by handing
+   * it, WebSocket upgrades included, to this server's own listener on
+   * loopback. The server must be listening.
+   *
+   * @param request The incoming request.
+   * @returns The response.
+   */
+  fetch(request: Request): Promise<Response> {
+    return fetchThrough(request, this.port);
+  }
+
+  /**
+   * Disconnects every peer and stops serving. Closes the HTTP server only when
+   * SocketPeer created it. Idempotent.
+   *
+   * @example
+   * ```ts
+   * Deno.addSignalListener("SIGTERM", () => server.close());
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.io.disconnectSockets(true);
+      if (this.#ownsIo && this.#ownsHttpServer) {
+        await new Promise<void>((resolve) => this.io.close(() => resolve()));
+      } else if (this.#ownsIo) {
+        this.io.engine.close();
+      }
+    })();
+    return this.#closed;
+  }
+}
+
+if (import.meta.main) {
+  const port = Number(Deno.env.get("PORT") ?? 3000);
+  const host = Deno.env.get("HOST") ?? "0.0.0.0";
+  const server = new SocketPeerServer({ port, host });
+  await server.ready;
+  console.log(`SocketPeer server listening on http://${host}:${server.port}/`);
+  console.log(`  client library: ${server.url}socketpeer.js`);
+  const shutdown = async (signal: string) => {
+    console.log(`${signal}: shutting down`);
+    await server.close();
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", () => shutdown("SIGINT"));
+  Deno.addSignalListener("SIGTERM", () => shutdown("SIGTERM"));
+}

@@ -1,0 +1,188 @@
+/**
+ * The options of {@linkcode SocketPeerServer}, their defaults, and their
+ * checks. A bad option throws `ERR_INVALID_OPTION` at construction, never
+ * later.
+ *
+ * @module
+ */
+import type { Server as HttpServer } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Server as IoServer } from "npm:socket.io@4.8.1";
+import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
+import type { RTCIceServerInit } from "../protocol/events.ts";
+import type { PairRegistry } from "./registry.ts";
+import type { TurnOptions } from "./turn.ts";
+
+/** Options of a SocketPeer server. Every field is optional. */
+export interface SocketPeerServerOptions {
+  /**
+   * Port to listen on when the server makes its own HTTP server (neither
+   * `httpServer` nor `io` given). Use 0 for a free port.
+   * @default {3000}
+   */
+  port?: number;
+  /**
+   * Interface to listen on when the server makes its own HTTP server.
+   * @default {"0.0.0.0"}
+   */
+  host?: string;
+  /** An existing `node:http` or `node:https` server to attach to (an Express app's, say). */
+  httpServer?: HttpServer | HttpsServer;
+  /** An existing socket.io `Server` to reuse; SocketPeer adds its handlers to its default namespace. */
+  io?: IoServer;
+  /**
+   * URL prefix for everything SocketPeer serves: the client library
+   * (`<path>socketpeer.js`), health, and the socket.io endpoint
+   * (`<path>socket.io/`). Must start and end with `/`.
+   * @default {"/socketpeer/"}
+   */
+  path?: string;
+  /**
+   * Serve the browser client at `<path>socketpeer.js`, `.min.js`, `.mjs` and their source maps.
+   * @default {true}
+   */
+  serveLibrary?: boolean;
+  /**
+   * Serve the demo chat page at `/`.
+   * @default {true}
+   */
+  serveDemo?: boolean;
+  /**
+   * Extra check of pair codes, after the built-in bounds (1–128 characters of
+   * letters, digits and `. _ ~ : @ + = -`). Return (or resolve) false, or
+   * throw, to refuse with `ERR_INVALID_PAIR_CODE`.
+   * @default {undefined}
+   */
+  pairCodeValidator?: (pairCode: string) => boolean | Promise<boolean>;
+  /**
+   * Origins allowed to connect, e.g. `["https://app.example.com"]`. A request
+   * whose `Origin` header is not listed is refused on every transport.
+   * Requests without an `Origin` (non-browser clients) are allowed.
+   * `undefined` allows every origin.
+   * @default {undefined}
+   */
+  allowedOrigins?: string[];
+  /**
+   * Milliseconds a peer may wait for a partner; past it the server refuses it
+   * with `ERR_PEER_TIMEOUT` and disconnects it. 0 waits forever.
+   * @default {0}
+   */
+  peerTimeout?: number;
+  /**
+   * The largest application message relayed, in bytes. Larger messages are
+   * refused with `ERR_MESSAGE_TOO_LARGE`; clients learn the limit on pairing
+   * and refuse such sends locally first.
+   * @default {16777216} (16 MiB)
+   */
+  maxMessageSize?: number;
+  /**
+   * ICE servers handed to clients on pairing (STUN/TURN), e.g.
+   * `[{ urls: "stun:stun.example.com:3478" }]`. Without any, peers connect
+   * directly only where host candidates reach each other (same host or LAN).
+   * @default {[]}
+   */
+  iceServers?: RTCIceServerInit[];
+  /**
+   * Issue time-limited TURN credentials (coturn `use-auth-secret`) to each
+   * paired peer, added to `iceServers`.
+   * @default {undefined}
+   */
+  turn?: TurnOptions;
+  /**
+   * Where pairing state lives.
+   * @default {new MemoryPairRegistry()}
+   */
+  registry?: PairRegistry;
+}
+
+/** The options after defaults. */
+export interface ResolvedServerOptions {
+  port: number;
+  host: string;
+  path: string;
+  serveLibrary: boolean;
+  serveDemo: boolean;
+  pairCodeValidator?: (pairCode: string) => boolean | Promise<boolean>;
+  allowedOrigins?: string[];
+  peerTimeout: number;
+  maxMessageSize: number;
+  iceServers: RTCIceServerInit[];
+  turn?: TurnOptions;
+}
+
+function bad(message: string): SocketPeerError {
+  return new SocketPeerError(ErrorCode.INVALID_OPTION, message);
+}
+
+function nonNegativeInteger(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
+    throw bad(`${name} must be a non-negative integer, got ${String(value)}`);
+  }
+  return value;
+}
+
+/**
+ * Applies defaults and checks every option.
+ *
+ * @param options What the user gave.
+ * @returns The complete options.
+ * @throws {SocketPeerError} `ERR_INVALID_OPTION` naming the bad option.
+ *
+ * @example
+ * ```ts
+ * resolveServerOptions({ path: "/p2p/" }).maxMessageSize; // 16777216
+ * ```
+ */
+export function resolveServerOptions(options: SocketPeerServerOptions): ResolvedServerOptions {
+  const path = options.path ?? "/socketpeer/";
+  if (typeof path !== "string" || !/^\/([\w.~-]+\/)*$/.test(path)) {
+    throw bad(`path must start and end with "/" (like "/socketpeer/"), got ${String(path)}`);
+  }
+  const port = nonNegativeInteger("port", options.port, 3000);
+  if (port > 65535) throw bad(`port must be at most 65535, got ${port}`);
+  const maxMessageSize = nonNegativeInteger(
+    "maxMessageSize",
+    options.maxMessageSize,
+    16 * 1024 * 1024,
+  );
+  if (maxMessageSize < 1) throw bad("maxMessageSize must be at least 1");
+  if (
+    options.allowedOrigins !== undefined &&
+    (!Array.isArray(options.allowedOrigins) ||
+      options.allowedOrigins.some((o) => typeof o !== "string"))
+  ) {
+    throw bad("allowedOrigins must be an array of origin strings");
+  }
+  if (
+    options.pairCodeValidator !== undefined && typeof options.pairCodeValidator !== "function"
+  ) {
+    throw bad("pairCodeValidator must be a function");
+  }
+  if (options.iceServers !== undefined && !Array.isArray(options.iceServers)) {
+    throw bad("iceServers must be an array of RTCIceServer entries");
+  }
+  if (options.turn !== undefined) {
+    const { secret, urls, ttl } = options.turn;
+    if (typeof secret !== "string" || secret.length === 0) {
+      throw bad("turn.secret must be a non-empty string");
+    }
+    if (typeof urls !== "string" && !Array.isArray(urls)) {
+      throw bad("turn.urls must be a URL or an array of URLs");
+    }
+    nonNegativeInteger("turn.ttl", ttl, 86_400);
+  }
+  return {
+    port,
+    host: options.host ?? "0.0.0.0",
+    path,
+    serveLibrary: options.serveLibrary ?? true,
+    serveDemo: options.serveDemo ?? true,
+    pairCodeValidator: options.pairCodeValidator,
+    allowedOrigins: options.allowedOrigins?.map((o) => o.replace(/\/$/, "")),
+    peerTimeout: nonNegativeInteger("peerTimeout", options.peerTimeout, 0),
+    maxMessageSize,
+    iceServers: options.iceServers ?? [],
+    turn: options.turn,
+  };
+}

@@ -1,0 +1,53 @@
+/**
+ * Who may connect: the origin allow-list, applied to the handshake of every
+ * transport (HTTP long-polling and WebSocket alike) through engine.io's
+ * `allowRequest`, which socket.io's `cors` option alone does not do for
+ * WebSocket.
+ *
+ * @module
+ */
+import type { IncomingMessage } from "node:http";
+
+/** engine.io's `allowRequest` hook. */
+export type AllowRequest = (
+  req: IncomingMessage,
+  callback: (err: string | null | undefined, success: boolean) => void,
+) => void;
+
+/**
+ * Whether a request's origin is allowed.
+ *
+ * @param origin The request's `Origin` header, if any.
+ * @param allowed The allow-list; undefined allows every origin.
+ * @returns True when the request may proceed.
+ *
+ * @example
+ * ```ts
+ * isOriginAllowed("https://evil.example", ["https://app.example"]); // false
+ * isOriginAllowed(undefined, ["https://app.example"]); // true: not a browser
+ * ```
+ */
+export function isOriginAllowed(origin: string | undefined, allowed?: string[]): boolean {
+  if (!allowed || origin === undefined) return true;
+  return allowed.includes(origin.replace(/\/$/, ""));
+}
+
+/**
+ * Makes the `allowRequest` hook that enforces the allow-list, in front of an
+ * existing hook if there was one.
+ *
+ * @param allowed The allow-list.
+ * @param next A hook to consult after the origin passed.
+ * @returns The hook.
+ */
+export function originPolicy(allowed: string[] | undefined, next?: AllowRequest): AllowRequest {
+  return (req, callback) => {
+    const origin = req.headers.origin;
+    if (!isOriginAllowed(typeof origin === "string" ? origin : undefined, allowed)) {
+      callback("ERR_ORIGIN: origin not allowed", false);
+      return;
+    }
+    if (next) next(req, callback);
+    else callback(null, true);
+  };
+}
