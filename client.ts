@@ -135,6 +135,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
   #upgradeFailures = 0;
   #upgradeTimer: ReturnType<typeof setTimeout> | undefined;
   #timeoutTimer: ReturnType<typeof setTimeout> | undefined;
+  #rejoinTimer: ReturnType<typeof setTimeout> | undefined;
   #counts = { upgrades: 0, downgrades: 0, upgradeErrors: 0 };
   #closed = false;
 
@@ -199,6 +200,17 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     session.on("lost", (reason, willReconnect) => {
       this.#debug("server connection lost:", reason, willReconnect ? "(will reconnect)" : "");
       this.#paired = false;
+      if (
+        reason === "io server disconnect" && this.options.reconnect && this.#wantPair &&
+        !this.#closed
+      ) {
+        // socket.io leaves a socket the server dropped alone; a peer that
+        // still wants its pair comes back by itself (a graceful restart).
+        clearTimeout(this.#rejoinTimer);
+        this.#rejoinTimer = setTimeout(() => {
+          if (!this.#closed && !this.#session.connected) this.#session.connect();
+        }, this.options.reconnectDelay);
+      }
     });
     session.on("refused", (cause) => {
       const code = /ERR_ORIGIN|origin/i.test(String(cause?.message))
@@ -554,6 +566,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     this.#paired = false;
     clearTimeout(this.#upgradeTimer);
     clearTimeout(this.#timeoutTimer);
+    clearTimeout(this.#rejoinTimer);
     this.#stream.close();
     this.#negotiator?.destroy();
     this.#session.leave();

@@ -79,6 +79,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
   #ownsHttpServer: boolean;
   #ownsIo: boolean;
   #closed?: Promise<void>;
+  #connectionListener: (socket: PeerSocket) => void;
 
   /**
    * @param options See {@linkcode SocketPeerServerOptions}; all optional.
@@ -130,7 +131,8 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     this.#hub = new Hub(this.io, registry, opts, counters, this);
     this.#pairing = new Pairing(this.#hub);
     const relay = new Relay(this.#hub);
-    this.io.on("connection", (socket: PeerSocket) => this.#onConnection(socket, relay));
+    this.#connectionListener = (socket: PeerSocket) => this.#onConnection(socket, relay);
+    this.io.on("connection", this.#connectionListener);
 
     if (this.#ownsHttpServer) {
       const http = this.httpServer as HttpServer;
@@ -165,8 +167,11 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     });
     socket.on(WireEvent.DATA, (payload: unknown) => relay.data(socket, payload));
     socket.on(WireEvent.SIGNAL, (payload: unknown) => relay.signal(socket, payload));
-    socket.on("disconnect", () => {
-      pairing.serialize(socket, () => pairing.leave(socket, "disconnected"));
+    socket.on("disconnect", (reason: string) => {
+      // A client that closes on purpose says so by disconnecting its namespace;
+      // socket.io runs that before any event still waiting to be dispatched.
+      const why = reason === "client namespace disconnect" ? "left" : "disconnected";
+      pairing.serialize(socket, () => pairing.leave(socket, why));
     });
     socket.onAny((event: unknown) => {
       if (
@@ -275,7 +280,9 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
 
   /**
    * Disconnects every peer and stops serving. Closes the HTTP server only when
-   * SocketPeer created it. Idempotent.
+   * SocketPeer created it, and a socket.io server only when it made it.
+   * Clients see the connection drop as after a crash, and reconnect (to this
+   * address once something serves it again). Idempotent.
    *
    * @example
    * ```ts
@@ -284,15 +291,26 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
    */
   close(): Promise<void> {
     this.#closed ??= (async () => {
-      this.io.disconnectSockets(true);
-      if (this.#ownsIo && this.#ownsHttpServer) {
-        await new Promise<void>((resolve) => this.io.close(() => resolve()));
-      } else if (this.#ownsIo) {
-        this.io.engine.close();
+      if (!this.#ownsIo) {
+        // Someone else's socket.io server: leave it running, drop our peers.
+        this.io.off("connection", this.#connectionListener);
+        for (const socket of this.io.sockets.sockets.values()) socket.disconnect(true);
+        return;
       }
+      if (!this.#ownsHttpServer) {
+        // Our socket.io on someone else's HTTP server: close the transports only.
+        // Clients see a transport close and reconnect, as after a crash.
+        this.io.engine.close();
+        return;
+      }
+      const http = this.httpServer as HttpServer;
+      const closed = new Promise<void>((resolve) => this.io.close(() => resolve()));
+      http.closeAllConnections?.();
+      await closed;
     })();
     return this.#closed;
   }
+
 }
 
 if (import.meta.main) {

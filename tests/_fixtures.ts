@@ -25,10 +25,23 @@ export async function startServer(
   return Object.assign(server, { [Symbol.asyncDispose]: () => server.close() });
 }
 
-/** Makes a peer that closes itself when disposed. */
-export function peer(url: string, options: SocketPeerOptions = {}): SocketPeer & Disposable {
+/** A peer that closes itself when disposed. */
+export type TestPeer = SocketPeer & Disposable & AsyncDisposable;
+
+/**
+ * Makes a peer that closes itself when disposed. `await using` also waits a
+ * moment after closing: node-datachannel finishes closing on its own threads,
+ * and a test module that ends before it does can crash the process on exit.
+ */
+export function peer(url: string, options: SocketPeerOptions = {}): TestPeer {
   const p = new SocketPeer({ url, ...FAST, ...options });
-  return Object.assign(p, { [Symbol.dispose]: () => p.close() });
+  return Object.assign(p, {
+    [Symbol.dispose]: () => p.close(),
+    [Symbol.asyncDispose]: async () => {
+      p.close();
+      if (p.options.wrtc) await sleep(100);
+    },
+  });
 }
 
 /** Makes two peers with one pair code; `webrtc` gives both node-datachannel. */
@@ -36,7 +49,7 @@ export function pairOf(
   url: string,
   pairCode: string,
   options: SocketPeerOptions & { webrtc?: boolean } = {},
-): [SocketPeer & Disposable, SocketPeer & Disposable] {
+): [TestPeer, TestPeer] {
   const { webrtc, ...rest } = options;
   const extra = webrtc ? { wrtc: nodeWrtc } : {};
   return [

@@ -249,7 +249,7 @@ Deno.test("a browser page and a Deno peer upgrade to P2P and exchange data both 
   await using server = await startPageServer();
   await using browser = await launchBrowser();
   const pairCode = "page-and-deno";
-  using deno = peer(server.peers.url, { pairCode, wrtc: nodeWrtc });
+  await using deno = peer(server.peers.url, { pairCode, wrtc: nodeWrtc });
   const upgrades: string[] = [];
   deno.on("upgrade", () => upgrades.push("upgrade"));
   const atDeno = record(deno);

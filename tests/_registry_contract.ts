@@ -1,0 +1,93 @@
+/**
+ * The behaviour every PairRegistry must have. Each implementation's test file
+ * calls {@linkcode registryContract} with a factory, so the in-memory and any
+ * shared-store registry pass the very same tests.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import type { PairMember, PairRegistry } from "../server/registry.ts";
+
+const member = (id: string): PairMember => ({
+  socketId: `s-${id}`,
+  peerId: `p-${id}`,
+  webrtc: true,
+});
+
+/** Registers the contract's tests for one implementation. */
+export function registryContract(
+  name: string,
+  make: () => Promise<PairRegistry & { dispose?: () => Promise<void> }>,
+): void {
+  const test = (what: string, fn: (registry: PairRegistry) => Promise<void>) =>
+    Deno.test(`${name}: ${what}`, async () => {
+      const registry = await make();
+      try {
+        await fn(registry);
+      } finally {
+        await registry.dispose?.();
+      }
+    });
+
+  test("the first peer waits, the second pairs with it, a third is busy", async (r) => {
+    assert.deepEqual(await r.join("code", member("a")), { status: "waiting" });
+    assert.deepEqual(await r.join("code", member("b")), { status: "paired", partner: member("a") });
+    assert.deepEqual(await r.join("code", member("c")), { status: "busy" });
+    assert.deepEqual(await r.members("code"), [member("a"), member("b")]);
+    assert.deepEqual(await r.stats(), { waiting: 0, paired: 1 });
+  });
+
+  test("a leaving peer frees its slot and names the partner that stays", async (r) => {
+    await r.join("code", member("a"));
+    await r.join("code", member("b"));
+    assert.deepEqual(await r.leave("code", "s-a"), member("b"));
+    assert.deepEqual(await r.stats(), { waiting: 1, paired: 0 });
+    assert.deepEqual(await r.join("code", member("c")), { status: "paired", partner: member("b") });
+  });
+
+  test("leaving twice, or leaving an unknown code, changes nothing", async (r) => {
+    await r.join("code", member("a"));
+    assert.equal(await r.leave("code", "s-a"), null);
+    assert.equal(await r.leave("code", "s-a"), null);
+    assert.equal(await r.leave("nowhere", "s-a"), null);
+    assert.deepEqual(await r.stats(), { waiting: 0, paired: 0 });
+  });
+
+  test("the same client rejoining from a new socket replaces its old socket", async (r) => {
+    await r.join("code", member("a"));
+    await r.join("code", member("b"));
+    const again = { ...member("a"), socketId: "s-a2" };
+    assert.deepEqual(await r.join("code", again), {
+      status: "replaced",
+      replaced: member("a"),
+      partner: member("b"),
+    });
+    assert.deepEqual(await r.members("code"), [again, member("b")]);
+  });
+
+  test("clear() removes a whole pair and returns its members", async (r) => {
+    await r.join("code", member("a"));
+    await r.join("code", member("b"));
+    assert.deepEqual(await r.clear("code"), [member("a"), member("b")]);
+    assert.deepEqual(await r.members("code"), []);
+    assert.deepEqual(await r.join("code", member("c")), { status: "waiting" });
+  });
+
+  test("codes that look like object keys are ordinary codes", async (r) => {
+    for (const code of ["__proto__", "constructor", "hasOwnProperty", "toString"]) {
+      assert.deepEqual(await r.join(code, member(`${code}1`)), { status: "waiting" });
+      assert.equal((await r.join(code, member(`${code}2`))).status, "paired");
+    }
+    assert.deepEqual(await r.stats(), { waiting: 0, paired: 4 });
+    assert.deepEqual(await r.members("nothing"), []);
+  });
+
+  test("fifty pairs joining at once each pair exactly once", async (r) => {
+    const results = await Promise.all(
+      Array.from({ length: 100 }, (_, i) => r.join(`code-${i % 50}`, member(`${i}`))),
+    );
+    assert.equal(results.filter((x) => x.status === "paired").length, 50);
+    assert.equal(results.filter((x) => x.status === "waiting").length, 50);
+    assert.deepEqual(await r.stats(), { waiting: 0, paired: 50 });
+  });
+}

@@ -1,0 +1,173 @@
+import assert from "node:assert/strict";
+import { io, type Socket } from "npm:socket.io-client@4.8.1";
+import { ErrorCode } from "../protocol/errors.ts";
+import { type ErrorNotice, WireEvent } from "../protocol/events.ts";
+import { encodeMessage, PayloadKind } from "../protocol/frame.ts";
+import { PROTOCOL_VERSION } from "../protocol/version.ts";
+import { next, pairOf, peer, record, startServer, until } from "./_fixtures.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** A bare socket.io client speaking the protocol by hand, as a client in another language would. */
+async function rawSocket(url: string): Promise<Socket & Disposable> {
+  const { origin, pathname } = new URL(url);
+  const socket = io(origin, { path: `${pathname}socket.io/`, transports: ["websocket"] });
+  await new Promise<void>((resolve, reject) => {
+    socket.once("connect", resolve);
+    socket.once("connect_error", reject);
+  });
+  return Object.assign(socket, { [Symbol.dispose]: () => socket.disconnect() });
+}
+
+function nextError(socket: Socket): Promise<ErrorNotice> {
+  return new Promise((resolve) => socket.once(WireEvent.ERROR, resolve));
+}
+
+Deno.test(
+  "malformed payloads get a clear error naming a stable code, and nothing else breaks",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "bystanders");
+    using _a = a;
+    using _b = b;
+    using raw = await rawSocket(server.url);
+    const cases: [string, () => void, string, string | undefined][] = [
+      ["pair without a body", () => raw.emit("pair"), ErrorCode.INVALID_PAYLOAD, "pair"],
+      ["pair with a string", () => raw.emit("pair", "code"), ErrorCode.INVALID_PAYLOAD, "pair"],
+      ["pair with an array", () => raw.emit("pair", [1, 2]), ErrorCode.INVALID_PAYLOAD, "pair"],
+      [
+        "pair with a bad code",
+        () => raw.emit("pair", { v: PROTOCOL_VERSION, pairCode: "no spaces", peerId: "p1" }),
+        ErrorCode.INVALID_PAIR_CODE,
+        "pair",
+      ],
+      [
+        "pair with a __proto__ body",
+        () => raw.emit("pair", JSON.parse('{"__proto__": {"v": 1}, "pairCode": "x"}')),
+        ErrorCode.INVALID_PAYLOAD,
+        "pair",
+      ],
+      [
+        "pair with another protocol version",
+        () => raw.emit("pair", { v: 99, pairCode: "versions", peerId: "p1" }),
+        ErrorCode.PROTOCOL_VERSION,
+        "pair",
+      ],
+      [
+        "data before pairing",
+        () => raw.emit("data", encodeMessage(1, PayloadKind.STRING, new Uint8Array(1))[0]),
+        ErrorCode.NOT_PAIRED,
+        "data",
+      ],
+      [
+        "a signal before pairing",
+        () => raw.emit("signal", { type: "offer", attempt: "a", sdp: "x" }),
+        ErrorCode.NOT_PAIRED,
+        "signal",
+      ],
+      ["an unknown event", () => raw.emit("hello", 1), ErrorCode.INVALID_PAYLOAD, undefined],
+    ];
+    for (const [what, send, code, event] of cases) {
+      const error = nextError(raw);
+      send();
+      const notice = await error;
+      assert.equal(notice.code, code, what);
+      assert.equal(notice.event, event, what);
+      assert.equal(typeof notice.message, "string", what);
+      assert.ok(notice.message.length > 0, what);
+    }
+
+    // Once paired, bad data and signals are refused too, and never reach the partner.
+    using partner = await rawSocket(server.url);
+    const partnerGot: unknown[] = [];
+    partner.on("data", (d: unknown) => partnerGot.push(d));
+    partner.on("signal", (s: unknown) => partnerGot.push(s));
+    const found = new Promise((resolve) => partner.once(WireEvent.FOUND, resolve));
+    raw.emit("pair", { v: PROTOCOL_VERSION, pairCode: "hostile", peerId: "raw1" });
+    partner.emit("pair", { v: PROTOCOL_VERSION, pairCode: "hostile", peerId: "raw2" });
+    await found;
+    const pairedCases: [string, () => void, string][] = [
+      ["data as a string", () => raw.emit("data", "text"), ErrorCode.INVALID_PAYLOAD],
+      ["data as an object", () => raw.emit("data", { x: 1 }), ErrorCode.INVALID_PAYLOAD],
+      ["a truncated frame", () => raw.emit("data", new Uint8Array(3)), ErrorCode.INVALID_PAYLOAD],
+      [
+        "a signal of unknown type",
+        () => raw.emit("signal", { type: "evil", attempt: "a" }),
+        ErrorCode.INVALID_PAYLOAD,
+      ],
+      [
+        "an offer without SDP",
+        () => raw.emit("signal", { type: "offer", attempt: "a" }),
+        ErrorCode.INVALID_PAYLOAD,
+      ],
+    ];
+    for (const [what, send, code] of pairedCases) {
+      const error = nextError(raw);
+      send();
+      assert.equal((await error).code, code, what);
+    }
+    // A well-formed frame still goes through.
+    raw.emit("data", encodeMessage(1, PayloadKind.STRING, new TextEncoder().encode("ok"))[0]);
+    await until(() => partnerGot.length === 1, "the partner got the one good frame");
+    assert.ok(partnerGot[0] instanceof ArrayBuffer || partnerGot[0] instanceof Uint8Array);
+
+    // The bystanders never noticed.
+    const atB = record(b);
+    a.send("unaffected");
+    await until(() => atB.length === 1, "bystander delivery");
+    assert.equal(atB[0], "unaffected");
+    assert.ok((await server.stats()).refused >= cases.length + pairedCases.length);
+  },
+);
+
+Deno.test(
+  "a frame announcing a message over maxMessageSize is refused by the server",
+  opts,
+  async () => {
+    await using server = await startServer({ maxMessageSize: 100_000 });
+    using raw = await rawSocket(server.url);
+    using partner = await rawSocket(server.url);
+    const found = new Promise((resolve) => partner.once(WireEvent.FOUND, resolve));
+    raw.emit("pair", { v: PROTOCOL_VERSION, pairCode: "huge", peerId: "r1" });
+    partner.emit("pair", { v: PROTOCOL_VERSION, pairCode: "huge", peerId: "r2" });
+    await found;
+    const frames = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(300_000));
+    const error = nextError(raw);
+    raw.emit("data", frames[0]);
+    assert.equal((await error).code, ErrorCode.MESSAGE_TOO_LARGE);
+  },
+);
+
+Deno.test("peer.found tells the protocol facts a third-party client needs", opts, async () => {
+  await using server = await startServer({ iceServers: [{ urls: "stun:stun.test:3478" }] });
+  using one = await rawSocket(server.url);
+  using two = await rawSocket(server.url);
+  const waiting = new Promise((resolve) => one.once(WireEvent.WAITING, resolve));
+  one.emit("pair", { v: PROTOCOL_VERSION, pairCode: "facts", peerId: "one" });
+  assert.deepEqual(await waiting, { pairCode: "facts" });
+  const foundOne = new Promise((resolve) => one.once(WireEvent.FOUND, resolve));
+  const foundTwo = new Promise((resolve) => two.once(WireEvent.FOUND, resolve));
+  two.emit("pair", { v: PROTOCOL_VERSION, pairCode: "facts", peerId: "two", webrtc: false });
+  const [f1, f2] = await Promise.all([foundOne, foundTwo]);
+  assert.deepEqual(f1, {
+    pairCode: "facts",
+    initiator: false,
+    peerId: "two",
+    webrtc: false,
+    iceServers: [{ urls: "stun:stun.test:3478" }],
+    maxMessageSize: 16 * 1024 * 1024,
+  });
+  assert.equal((f2 as { initiator: boolean }).initiator, true);
+  const left = new Promise((resolve) => one.once(WireEvent.LEFT, resolve));
+  two.emit("leave");
+  assert.deepEqual(await left, { pairCode: "facts", reason: "left" });
+});
+
+Deno.test("peerTimeout refuses a peer left waiting too long", opts, async () => {
+  await using server = await startServer({ peerTimeout: 200 });
+  using alone = peer(server.url, { pairCode: "lonely" });
+  const [[err]] = await Promise.all([next(alone, "connect_timeout"), next(alone, "error")]);
+  assert.equal(err.code, ErrorCode.PEER_TIMEOUT);
+  assert.equal((await server.stats()).waiting, 0);
+});

@@ -1,0 +1,232 @@
+import assert from "node:assert/strict";
+import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
+import { next, paired, pairOf, peer, record, startServer, until } from "./_fixtures.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test("two peers with one code pair, with exactly one initiator", opts, async () => {
+  await using server = await startServer();
+  using a = peer(server.url, { pairCode: "one-initiator" });
+  const aFound = next(a, "peer.found");
+  await next(a, "peer.waiting");
+  using b = peer(server.url, { pairCode: "one-initiator" });
+  const [[infoA], [infoB]] = await Promise.all([aFound, next(b, "peer.found")]);
+  assert.equal(infoA.initiator !== infoB.initiator, true);
+  assert.equal(infoA.peerId, b.peerId);
+  assert.equal(infoB.peerId, a.peerId);
+  assert.equal((await server.stats()).paired, 1);
+});
+
+Deno.test("the relay carries strings, binary and JSON both ways, unchanged", opts, async () => {
+  await using server = await startServer();
+  const [a, b] = pairOf(server.url, "relay-both-ways");
+  using _a = a;
+  using _b = b;
+  const atA = record(a);
+  const atB = record(b);
+  const bytes = new Uint8Array([0, 1, 2, 128, 255]);
+  a.send("from a ✓");
+  a.send(bytes);
+  a.send({ n: 1, list: [true, null] });
+  b.send("from b");
+  b.send(bytes.buffer);
+  b.send([1, "two"]);
+  await until(() => atA.length === 3 && atB.length === 3, "both got three messages");
+  assert.equal(atB[0], "from a ✓");
+  assert.ok(atB[1] instanceof ArrayBuffer);
+  assert.deepEqual([...new Uint8Array(atB[1] as ArrayBuffer)], [...bytes]);
+  assert.deepEqual(atB[2], { n: 1, list: [true, null] });
+  assert.equal(atA[0], "from b");
+  assert.deepEqual([...new Uint8Array(atA[1] as ArrayBuffer)], [...bytes]);
+  assert.deepEqual(atA[2], [1, "two"]);
+  assert.equal(a.path, "relay");
+  assert.ok(a.stats().relay.messagesSent >= 3);
+  assert.ok(b.stats().relay.messagesReceived >= 3);
+  assert.ok((await server.stats()).bytesRelayed > 0);
+});
+
+Deno.test("messages sent before a partner exists are delivered when it arrives", opts, async () => {
+  await using server = await startServer();
+  using a = peer(server.url, { pairCode: "early-sender" });
+  a.send("sent while alone");
+  await next(a, "peer.waiting");
+  using b = peer(server.url, { pairCode: "early-sender" });
+  const [data] = await next(b, "data");
+  assert.equal(data, "sent while alone");
+});
+
+Deno.test(
+  "a message larger than a frame is chunked and reassembled on the relay",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "relay-chunks");
+    using _a = a;
+    using _b = b;
+    const big = new Uint8Array(1_000_003).map((_, i) => (i * 7) % 256);
+    a.send(big);
+    const [data] = await next(b, "data");
+    assert.ok(data instanceof ArrayBuffer);
+    assert.deepEqual(new Uint8Array(data), big);
+  },
+);
+
+Deno.test("a send larger than maxMessageSize throws ERR_MESSAGE_TOO_LARGE", opts, async () => {
+  await using server = await startServer({ maxMessageSize: 1000 });
+  const [a, b] = pairOf(server.url, "too-large");
+  using _a = a;
+  using _b = b;
+  await paired(a, b);
+  assert.throws(
+    () => a.send(new Uint8Array(1001)),
+    (err) => err instanceof SocketPeerError && err.code === ErrorCode.MESSAGE_TOO_LARGE,
+  );
+  a.send(new Uint8Array(1000));
+  const [data] = await next(b, "data");
+  assert.equal((data as ArrayBuffer).byteLength, 1000);
+});
+
+Deno.test(
+  "a third peer with the same code is told busy and the pair is untouched",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "crowded");
+    using _a = a;
+    using _b = b;
+    await paired(a, b);
+    const busyEvents: string[] = [];
+    server.on("busy", ({ pairCode }) => busyEvents.push(pairCode));
+    using c = peer(server.url, { pairCode: "crowded" });
+    const [err] = await next(c, "busy");
+    assert.equal(err.code, ErrorCode.BUSY);
+    assert.deepEqual(busyEvents, ["crowded"]);
+    assert.equal(c.connected, false);
+    const atB = record(b);
+    a.send("still here");
+    await until(() => atB.length === 1, "b got the message");
+    assert.equal(atB[0], "still here");
+    assert.equal((await server.stats()).paired, 1);
+  },
+);
+
+Deno.test(
+  "a peer that leaves is reported to its partner, which pairs again under the same code",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "musical-chairs");
+    using _a = a;
+    await paired(a, b);
+    const unpaired: string[] = [];
+    server.on("unpair", ({ reason }) => unpaired.push(reason));
+    const left = next(a, "peer.left");
+    b.close();
+    const [reason] = await left;
+    assert.equal(reason, "left");
+    assert.equal(a.connected, false);
+    await until(() => unpaired.length === 1, "the server emitted unpair");
+    assert.deepEqual(unpaired, ["left"]);
+    using c = peer(server.url, { pairCode: "musical-chairs" });
+    const atC = record(c);
+    await next(a, "reconnect");
+    a.send("hello newcomer");
+    await until(() => atC.length === 1, "the new partner got the message");
+    assert.equal(atC[0], "hello newcomer");
+  },
+);
+
+Deno.test(
+  "server.leave(pairCode) breaks both ends and the peers do not come back",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "kick-me");
+    using _a = a;
+    using _b = b;
+    await paired(a, b);
+    const errors: string[] = [];
+    a.on("error", (e) => errors.push(e.code));
+    const closed = Promise.all([next(a, "close"), next(b, "close")]);
+    assert.equal(await server.leave("kick-me"), 2);
+    await closed;
+    assert.deepEqual(errors, [ErrorCode.KICKED]);
+    assert.equal((await server.stats()).paired, 0);
+  },
+);
+
+Deno.test(
+  "close() is idempotent, emits close once, and send() after it throws ERR_DESTROYED",
+  opts,
+  async () => {
+    await using server = await startServer();
+    using a = peer(server.url, { pairCode: "closing" });
+    let closes = 0;
+    a.on("close", () => closes++);
+    a.close();
+    a.close();
+    a.destroy();
+    assert.equal(closes, 1);
+    assert.throws(
+      () => a.send("late"),
+      (err) => err instanceof SocketPeerError && err.code === ErrorCode.DESTROYED,
+    );
+    assert.throws(() => a.connect(), (err) => err instanceof SocketPeerError);
+  },
+);
+
+Deno.test("a pair code the validator refuses gets ERR_INVALID_PAIR_CODE", opts, async () => {
+  await using server = await startServer({
+    pairCodeValidator: async (code) => {
+      await Promise.resolve();
+      return code.startsWith("ok-");
+    },
+  });
+  using bad = peer(server.url, { pairCode: "nope" });
+  const [err] = await next(bad, "error");
+  assert.equal(err.code, ErrorCode.INVALID_PAIR_CODE);
+  const [a, b] = pairOf(server.url, "ok-fine");
+  using _a = a;
+  using _b = b;
+  await paired(a, b);
+});
+
+Deno.test("the client refuses bad options and bad pair codes at construction", () => {
+  const url = "http://127.0.0.1:1/socketpeer/";
+  const cases: [Record<string, unknown>, string][] = [
+    [{ url, pairCode: "has space", autoconnect: false }, ErrorCode.INVALID_PAIR_CODE],
+    [{ url: "not a url", autoconnect: false }, ErrorCode.INVALID_OPTION],
+    [{ url, serialization: "xml", autoconnect: false }, ErrorCode.INVALID_OPTION],
+    [{ url, reconnectDelay: -1, autoconnect: false }, ErrorCode.INVALID_OPTION],
+    [{ url, wrtc: {}, autoconnect: false }, ErrorCode.INVALID_OPTION],
+    [{ autoconnect: false }, ErrorCode.INVALID_OPTION],
+  ];
+  for (const [options, code] of cases) {
+    assert.throws(
+      () => peer(options.url as string, options),
+      (err) => err instanceof SocketPeerError && err.code === code,
+      JSON.stringify(options),
+    );
+  }
+});
+
+Deno.test(
+  "send() returns false past highWaterMark and drain follows once the partner acknowledges",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "backpressure", { highWaterMark: 64 * 1024 });
+    using _a = a;
+    using _b = b;
+    await paired(a, b);
+    const chunk = new Uint8Array(16 * 1024);
+    let accepted = 0;
+    while (a.send(chunk)) accepted++;
+    assert.ok(accepted < 10, `send() said stop after ${accepted} sends`);
+    assert.ok(a.bufferedAmount >= 64 * 1024);
+    await next(a, "drain");
+    assert.ok(a.bufferedAmount < 32 * 1024);
+    await a.flush();
+    assert.equal(a.bufferedAmount, 0);
+  },
+);

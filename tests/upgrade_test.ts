@@ -1,0 +1,215 @@
+import assert from "node:assert/strict";
+import type { SocketPeer } from "../client.ts";
+import {
+  next,
+  nodeWrtc,
+  paired,
+  pairOf,
+  peer,
+  record,
+  sequenceProblems,
+  sleep,
+  startServer,
+  until,
+  upgraded,
+} from "./_fixtures.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+/** Sends 0..n-1, a few at a time, yielding between batches so paths can switch mid-stream. */
+async function stream(
+  from: SocketPeer,
+  n: number,
+  onProgress?: (sent: number) => Promise<void> | void,
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    from.send(i);
+    if (i % 10 === 9) {
+      await sleep(2);
+      await onProgress?.(i + 1);
+    }
+  }
+}
+
+Deno.test(
+  "two Deno peers upgrade to a direct DataChannel and exchange data on it",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "go-direct", { webrtc: true });
+    await using _a = a;
+    await using _b = b;
+    const upgrades = Promise.all([next(a, "upgrade", 20_000), next(b, "upgrade", 20_000)]);
+    await upgrades;
+    await upgraded(a, b);
+    const relayBefore = (await server.stats()).framesRelayed;
+    const atA = record(a);
+    const atB = record(b);
+    a.send("direct from a");
+    a.send(new Uint8Array([1, 2, 3]));
+    b.send({ direct: "from b" });
+    await until(() => atB.length === 2 && atA.length === 1, "data arrived both ways");
+    assert.equal(atB[0], "direct from a");
+    assert.deepEqual([...new Uint8Array(atB[1] as ArrayBuffer)], [1, 2, 3]);
+    assert.deepEqual(atA[0], { direct: "from b" });
+    assert.equal(a.stats().p2p.messagesSent, 2);
+    assert.equal(b.stats().p2p.messagesReceived, 2);
+    assert.equal(
+      (await server.stats()).framesRelayed,
+      relayBefore,
+      "nothing went through the relay",
+    );
+    assert.ok(a.channel && b.channel && a.peerConnection);
+  },
+);
+
+Deno.test("a chunked 1 MB message crosses the DataChannel intact", opts, async () => {
+  await using server = await startServer();
+  const [a, b] = pairOf(server.url, "direct-chunks", { webrtc: true });
+  await using _a = a;
+  await using _b = b;
+  await upgraded(a, b);
+  const big = new Uint8Array(1_048_576 + 5).map((_, i) => (i * 31) % 256);
+  a.send(big);
+  const [data] = await next(b, "data");
+  assert.deepEqual(new Uint8Array(data as ArrayBuffer), big);
+  assert.equal(a.stats().p2p.messagesSent, 1);
+});
+
+Deno.test(
+  "1,000 numbered messages each way, sent across the upgrade, arrive exactly once and in order",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "across-upgrade", { webrtc: true });
+    await using _a = a;
+    await using _b = b;
+    const atA = record(a);
+    const atB = record(b);
+    await paired(a, b);
+    // Both start on the relay; the upgrade happens while they stream. Should
+    // the upgrade be slow, the last 100 wait for it, so some surely go direct.
+    const waitForUpgrade = async (sent: number) => {
+      if (sent === 900) await upgraded(a, b);
+    };
+    await Promise.all([stream(a, 1000, waitForUpgrade), stream(b, 1000, waitForUpgrade)]);
+    await until(() => atA.length >= 1000 && atB.length >= 1000, "1,000 messages each way");
+    await Promise.all([a.flush(), b.flush()]);
+    await sleep(50);
+    assert.equal(sequenceProblems(atB, 1000), null);
+    assert.equal(sequenceProblems(atA, 1000), null);
+    await upgraded(a, b);
+    const s = a.stats();
+    assert.ok(s.relay.messagesSent > 0, "some went through the relay");
+    assert.ok(s.p2p.messagesSent > 0, `some went direct: ${JSON.stringify(s)}`);
+  },
+);
+
+Deno.test(
+  "1,000 numbered messages each way survive the DataChannel dying mid-stream, exactly once and in order",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "kill-the-channel", { webrtc: true });
+    await using _a = a;
+    await using _b = b;
+    const atA = record(a);
+    const atB = record(b);
+    await upgraded(a, b);
+    const downgraded = Promise.all([next(a, "downgrade"), next(b, "downgrade")]);
+    let killed = false;
+    await Promise.all([
+      stream(a, 1000, (sent) => {
+        if (sent >= 300 && !killed) {
+          killed = true;
+          b.channel!.close(); // the receiving end dies with frames in flight
+        }
+      }),
+      stream(b, 1000),
+    ]);
+    await downgraded;
+    await until(() => atA.length >= 1000 && atB.length >= 1000, "1,000 messages each way");
+    await Promise.all([a.flush(), b.flush()]);
+    await sleep(50);
+    assert.equal(sequenceProblems(atB, 1000), null);
+    assert.equal(sequenceProblems(atA, 1000), null);
+    const s = a.stats();
+    assert.ok(s.downgrades >= 1);
+    assert.ok(s.p2p.messagesSent > 0 && s.relay.messagesSent > 0, JSON.stringify(s));
+  },
+);
+
+Deno.test(
+  "after a downgrade the peers go back to the relay and later upgrade again",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "come-back", { webrtc: true });
+    await using _a = a;
+    await using _b = b;
+    await upgraded(a, b);
+    const down = next(a, "downgrade");
+    a.channel!.close();
+    await down;
+    const atB = record(b);
+    a.send("during the fallback");
+    await until(() => atB.length === 1, "data went through the relay");
+    const [again] = await Promise.all([next(a, "upgrade", 20_000), next(b, "upgrade", 20_000)]);
+    assert.deepEqual(again, []);
+    await upgraded(a, b);
+    a.send("direct again");
+    await until(() => atB.length === 2, "data went direct");
+    assert.deepEqual(atB, ["during the fallback", "direct again"]);
+    assert.equal(a.stats().upgrades, 2);
+  },
+);
+
+Deno.test(
+  "a failed upgrade emits upgrade_error on both sides and the relay keeps working",
+  opts,
+  async () => {
+    await using server = await startServer();
+    // No TURN server and relay-only ICE: no candidate can ever connect.
+    const [a, b] = pairOf(server.url, "no-ice", {
+      webrtc: true,
+      rtcConfig: { iceTransportPolicy: "relay" },
+      upgradeTimeout: 1000,
+    });
+    await using _a = a;
+    await using _b = b;
+    const [[errA], [errB]] = await Promise.all([
+      next(a, "upgrade_error"),
+      next(b, "upgrade_error"),
+    ]);
+    assert.equal(errA.code, "ERR_UPGRADE");
+    assert.equal(errB.code, "ERR_UPGRADE");
+    const atB = record(b);
+    a.send("still relayed");
+    await until(() => atB.length === 1, "relay delivery");
+    assert.equal(a.path, "relay");
+    // The initiator retries with backoff: a second attempt fails too.
+    const initiator = a.initiator ? a : b;
+    await next(initiator, "upgrade_error", 10_000);
+    assert.ok(initiator.stats().upgradeErrors >= 2);
+  },
+);
+
+Deno.test("a peer without WebRTC stays on the relay with a peer that has it", opts, async () => {
+  await using server = await startServer();
+  // Deno has no RTCPeerConnection of its own: without `wrtc` a peer is relay-only.
+  await using a = peer(server.url, { pairCode: "mixed", wrtc: nodeWrtc });
+  await using b = peer(server.url, { pairCode: "mixed" });
+  await paired(a, b);
+  let attempts = 0;
+  a.on("upgrade_attempt", () => attempts++);
+  b.on("upgrade_attempt", () => attempts++);
+  const atA = record(a);
+  const atB = record(b);
+  a.send("to the relay-only peer");
+  b.send("from the relay-only peer");
+  await until(() => atA.length === 1 && atB.length === 1, "data both ways");
+  await sleep(300);
+  assert.equal(attempts, 0, "no upgrade was tried");
+  assert.equal(a.path, "relay");
+  assert.equal(b.path, "relay");
+});
