@@ -310,7 +310,6 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     })();
     return this.#closed;
   }
-
 }
 
 if (import.meta.main) {
