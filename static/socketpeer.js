@@ -6297,7 +6297,7 @@
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   }
   __name(randomId, "randomId");
-  var _session, _stream, _negotiator, _partnerId, _paired, _everPaired, _wantPair, _partnerWebrtc, _iceServers, _upgradeFailures, _upgradeTimer, _timeoutTimer, _counts, _closed2, _SocketPeer_instances, debug_fn, wireSession_fn, wireNegotiator_fn, requestPair_fn, onFound_fn, onLeft_fn, onRefusal_fn, scheduleUpgrade_fn, sendDirect_fn, assertOpen_fn;
+  var _session, _stream, _negotiator, _partnerId, _paired, _everPaired, _wantPair, _partnerWebrtc, _iceServers, _upgradeFailures, _upgradeTimer, _timeoutTimer, _rejoinTimer, _counts, _closed2, _SocketPeer_instances, debug_fn, wireSession_fn, wireNegotiator_fn, requestPair_fn, onFound_fn, onLeft_fn, onRefusal_fn, scheduleUpgrade_fn, sendDirect_fn, assertOpen_fn;
   var _SocketPeer = class _SocketPeer extends Emitter {
     /**
      * @param options See {@linkcode SocketPeerOptions}.
@@ -6326,6 +6326,7 @@
       __privateAdd(this, _upgradeFailures, 0);
       __privateAdd(this, _upgradeTimer);
       __privateAdd(this, _timeoutTimer);
+      __privateAdd(this, _rejoinTimer);
       __privateAdd(this, _counts, { upgrades: 0, downgrades: 0, upgradeErrors: 0 });
       __privateAdd(this, _closed2, false);
       this.options = resolveClientOptions(options, scriptUrl);
@@ -6505,6 +6506,7 @@
       __privateSet(this, _paired, false);
       clearTimeout(__privateGet(this, _upgradeTimer));
       clearTimeout(__privateGet(this, _timeoutTimer));
+      clearTimeout(__privateGet(this, _rejoinTimer));
       __privateGet(this, _stream).close();
       __privateGet(this, _negotiator)?.destroy();
       __privateGet(this, _session).leave();
@@ -6540,6 +6542,7 @@
   _upgradeFailures = new WeakMap();
   _upgradeTimer = new WeakMap();
   _timeoutTimer = new WeakMap();
+  _rejoinTimer = new WeakMap();
   _counts = new WeakMap();
   _closed2 = new WeakMap();
   _SocketPeer_instances = new WeakSet();
@@ -6555,6 +6558,12 @@
     session.on("lost", (reason, willReconnect) => {
       __privateMethod(this, _SocketPeer_instances, debug_fn).call(this, "server connection lost:", reason, willReconnect ? "(will reconnect)" : "");
       __privateSet(this, _paired, false);
+      if (reason === "io server disconnect" && this.options.reconnect && __privateGet(this, _wantPair) && !__privateGet(this, _closed2)) {
+        clearTimeout(__privateGet(this, _rejoinTimer));
+        __privateSet(this, _rejoinTimer, setTimeout(() => {
+          if (!__privateGet(this, _closed2) && !__privateGet(this, _session).connected) __privateGet(this, _session).connect();
+        }, this.options.reconnectDelay));
+      }
     });
     session.on("refused", (cause) => {
       const code = /ERR_ORIGIN|origin/i.test(String(cause?.message)) ? ErrorCode.ORIGIN : ErrorCode.CONNECTION;
