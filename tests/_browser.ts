@@ -5,6 +5,9 @@
  * provisions it). A missing browser is an error, never a skipped test, and no browser is
  * ever downloaded.
  *
+ * Only the front tab renders: call `page.bringToFront()` before `page.click()` or typing,
+ * or puppeteer waits for a frame that never comes. A cached page answers 304; that is fine.
+ *
  * Pages must come from a server on 127.0.0.1 (e.g. `Deno.serve` on port 0), not from request
  * interception: Chromium does not let pages from elsewhere open loopback sockets.
  *
@@ -152,7 +155,7 @@ export async function launchBrowser(options: LaunchOptions = {}): Promise<TestBr
         report(page.url(), `uncaught: ${error instanceof Error ? error.stack : String(error)}`);
       });
       const response = await page.goto(url, { waitUntil: "load" });
-      if (response && !response.ok()) {
+      if (response && !response.ok() && response.status() !== 304) {
         throw new Error(`${url} answered ${response.status()} ${response.statusText()}`);
       }
       return page;
