@@ -23,7 +23,8 @@ const HOP_HEADERS = new Set([
 
 function forwardHeaders(headers: Headers): Headers {
   const out = new Headers();
-  for (const [name, value] of headers) if (!HOP_HEADERS.has(name)) out.set(name, value);
+  // append, not set: a response may carry several Set-Cookie headers.
+  for (const [name, value] of headers) if (!HOP_HEADERS.has(name)) out.append(name, value);
   return out;
 }
 
@@ -43,7 +44,7 @@ export async function fetchThrough(request: Request, port: number): Promise<Resp
   const url = new URL(request.url);
   const target = `127.0.0.1:${port}${url.pathname}${url.search}`;
   if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-    return bridgeWebSocket(request, `ws://${target}`);
+    return await bridgeWebSocket(request, `ws://${target}`);
   }
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   const response = await fetch(`http://${target}`, {
@@ -59,28 +60,73 @@ export async function fetchThrough(request: Request, port: number): Promise<Resp
   });
 }
 
-function bridgeWebSocket(request: Request, target: string): Response {
-  const { socket: client, response } = Deno.upgradeWebSocket(request);
-  client.binaryType = "arraybuffer";
-  const headers: Record<string, string> = {};
-  const origin = request.headers.get("origin");
-  if (origin) headers.origin = origin;
-  const upstream = new WebSocket(target, { headers } as unknown as string[]);
+type Message = string | ArrayBuffer;
+
+/** Resolves once `socket` opens, or with the HTTP status that refused it (502 when unknown). */
+function opened(socket: WebSocket): Promise<number | null> {
+  return new Promise((resolve) => {
+    socket.onopen = () => resolve(null);
+    socket.onerror = (event) => {
+      const status = /status code:? (\d{3})/i.exec((event as ErrorEvent).message ?? "");
+      resolve(status ? Number(status[1]) : 502);
+    };
+  });
+}
+
+/**
+ * Opens the upstream WebSocket first and upgrades the client only once it is
+ * open, so a refusal (a foreign origin, an unknown session) reaches the client
+ * as an HTTP status, as it would without the bridge, instead of as a socket
+ * that opens and closes at once.
+ */
+async function bridgeWebSocket(request: Request, target: string): Promise<Response> {
+  // The request's headers cannot be read once it is upgraded.
+  const headers = forwardHeaders(request.headers);
+  headers.delete("sec-websocket-protocol");
+  const upstream = new WebSocket(target, {
+    headers: Object.fromEntries(headers),
+  } as unknown as string[]);
   upstream.binaryType = "arraybuffer";
-  const early: (string | ArrayBuffer)[] = [];
-  client.onmessage = (event) => {
-    if (upstream.readyState === WebSocket.OPEN) upstream.send(event.data);
-    else early.push(event.data);
+  // engine.io speaks first (its open packet): keep what comes before the client is open.
+  const toClient: Message[] = [];
+  upstream.onmessage = (event) => toClient.push(event.data);
+  const refusal = await opened(upstream);
+  if (refusal !== null) {
+    return new Response("SocketPeer refused the WebSocket upgrade", {
+      status: refusal,
+      headers: { "content-type": "text/plain; charset=utf-8" },
+    });
+  }
+
+  let client: WebSocket;
+  let response: Response;
+  try {
+    ({ socket: client, response } = Deno.upgradeWebSocket(request));
+  } catch (err) {
+    upstream.close();
+    throw err;
+  }
+  client.binaryType = "arraybuffer";
+  let closing = false;
+  const closeBoth = () => {
+    closing = true;
+    // A server-side socket still connecting is closed once it opens.
+    if (client.readyState === WebSocket.OPEN) client.close();
+    if (upstream.readyState < WebSocket.CLOSING) upstream.close();
   };
-  upstream.onopen = () => {
-    for (const message of early.splice(0)) upstream.send(message);
+  client.onopen = () => {
+    if (closing) {
+      client.close();
+      return;
+    }
+    for (const message of toClient.splice(0)) client.send(message);
   };
   upstream.onmessage = (event) => {
-    if (client.readyState === WebSocket.OPEN) client.send(event.data);
+    if (client.readyState === WebSocket.OPEN && toClient.length === 0) client.send(event.data);
+    else toClient.push(event.data);
   };
-  const closeBoth = () => {
-    if (client.readyState < WebSocket.CLOSING) client.close();
-    if (upstream.readyState < WebSocket.CLOSING) upstream.close();
+  client.onmessage = (event) => {
+    if (upstream.readyState === WebSocket.OPEN) upstream.send(event.data);
   };
   client.onclose = closeBoth;
   client.onerror = closeBoth;

@@ -42,6 +42,16 @@ async function load(name: string, rewrite?: (text: string) => string): Promise<S
   return { body, type: contentType(name), etag };
 }
 
+/**
+ * Whether an `If-None-Match` header names this ETag: a list, `*`, or weak
+ * tags (the comparison is weak for this header, RFC 9110 section 13.1.2).
+ */
+function notModified(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === "*") return true;
+  return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
+}
+
 /** Answers HTTP requests for the library, demo and health; says whether it did. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
@@ -109,7 +119,7 @@ export function createRequestHandler(
       if (f.type.startsWith("text/javascript")) {
         headers["sourcemap"] = `${pathname.slice(pathname.lastIndexOf("/") + 1)}.map`;
       }
-      if (req.headers["if-none-match"] === f.etag) {
+      if (notModified(req.headers["if-none-match"], f.etag)) {
         res.writeHead(304, headers);
         res.end();
         return;

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 
 /** engine.io's `allowRequest` hook. */
 export type AllowRequest = (
@@ -44,6 +44,14 @@ export function originPolicy(allowed: string[] | undefined, next?: AllowRequest)
   return (req, callback) => {
     const origin = req.headers.origin;
     if (!isOriginAllowed(typeof origin === "string" ? origin : undefined, allowed)) {
+      // Without this header a browser hides the 403 behind a CORS failure
+      // (status 0), and the client cannot tell a refused origin from a
+      // server that is down. Only the refusal carries it. engine.io puts the
+      // polling response on the request; a WebSocket refusal has none.
+      const res = (req as IncomingMessage & { res?: ServerResponse }).res;
+      if (typeof origin === "string" && res && !res.headersSent) {
+        res.setHeader("access-control-allow-origin", origin);
+      }
       callback("ERR_ORIGIN: origin not allowed", false);
       return;
     }
