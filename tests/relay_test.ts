@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { io } from "npm:socket.io-client@4.8.1";
 import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
 import { next, paired, pairOf, peer, record, startServer, until } from "./_fixtures.ts";
 
@@ -230,3 +231,50 @@ Deno.test(
     assert.equal(a.bufferedAmount, 0);
   },
 );
+
+Deno.test(
+  "with timeout set, a peer that finds no partner in time emits connect_timeout and closes",
+  opts,
+  async () => {
+    await using server = await startServer();
+    using alone = peer(server.url, { pairCode: "nobody-comes", timeout: 200 });
+    const [[err]] = await Promise.all([next(alone, "connect_timeout"), next(alone, "close")]);
+    assert.equal(err.code, ErrorCode.TIMEOUT);
+    assert.equal(alone.closed, true);
+  },
+);
+
+Deno.test(
+  "a peer can reuse an existing socket.io-client socket, which it leaves open on close",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const { origin } = new URL(server.url);
+    const socket = io(origin, { path: "/socketpeer/socket.io/", transports: ["polling"] });
+    try {
+      using a = peer(server.url, { pairCode: "own-socket", socket });
+      using b = peer(server.url, { pairCode: "own-socket" });
+      const atB = record(b);
+      a.send("over a socket I brought");
+      await until(() => atB.length === 1, "delivery through the adopted socket");
+      assert.equal(a.socket, socket);
+      assert.equal(socket.io.engine.transport.name, "polling");
+      a.close();
+      assert.equal(socket.connected, true);
+    } finally {
+      socket.disconnect();
+    }
+  },
+);
+
+Deno.test("pair(code) moves a peer to another pair code", opts, async () => {
+  await using server = await startServer();
+  using a = peer(server.url, { pairCode: "first-room" });
+  using b = peer(server.url, { pairCode: "second-room" });
+  await next(a, "peer.waiting");
+  a.pair("second-room");
+  await paired(a, b);
+  assert.equal(a.pairCode, "second-room");
+  assert.equal((await server.stats()).waiting, 0);
+  assert.throws(() => a.pair("bad code!"), (err) => err instanceof SocketPeerError);
+});

@@ -37,6 +37,8 @@ Deno.test(
     const atB = record(b);
     await paired(a, b);
     const rejoined = Promise.all([next(a, "reconnect", 30_000), next(b, "reconnect", 30_000)]);
+    const attempts: number[] = [];
+    a.on("reconnect_attempt", (n) => attempts.push(n));
     let second: Awaited<ReturnType<typeof startServer>> | undefined;
     try {
       let restarted = false;
@@ -58,6 +60,7 @@ Deno.test(
       assert.equal(sequenceProblems(atB, 1000), null);
       assert.equal(sequenceProblems(atA, 1000), null);
       assert.equal(a.path, "relay");
+      assert.ok(attempts.length >= 1 && attempts[0] === 1, `reconnect attempts: ${attempts}`);
       assert.ok(a.connected && b.connected);
       assert.equal((await second!.stats()).paired, 1);
     } finally {

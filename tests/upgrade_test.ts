@@ -213,3 +213,21 @@ Deno.test("a peer without WebRTC stays on the relay with a peer that has it", op
   assert.equal(a.path, "relay");
   assert.equal(b.path, "relay");
 });
+
+Deno.test(
+  "with socketFallback false, data waits for the DataChannel and never uses the relay",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "direct-only", { webrtc: true, socketFallback: false });
+    await using _a = a;
+    await using _b = b;
+    const atB = record(b);
+    a.send("only direct");
+    await until(() => atB.length === 1, "delivery");
+    assert.deepEqual(atB, ["only direct"]);
+    assert.equal(a.stats().relay.messagesSent, 0);
+    assert.equal(a.stats().p2p.messagesSent, 1);
+    assert.equal((await server.stats()).framesRelayed, 0);
+  },
+);
