@@ -39,7 +39,8 @@ import {
   type ResolvedClientOptions,
   type SocketPeerOptions,
 } from "./client/options.ts";
-import { MAX_RECONNECT_DELAY, Session } from "./client/session.ts";
+import { backoffDelay } from "./client/backoff.ts";
+import { Session } from "./client/session.ts";
 import { MessageStream, type PathName, type PathStats } from "./client/stream.ts";
 
 export { ErrorCode, SocketPeerError } from "./protocol/errors.ts";
@@ -76,6 +77,22 @@ const scriptUrl: string | undefined = (() => {
   } catch { /* not in a page */ }
   return undefined;
 })();
+
+/**
+ * Whether a connect_error is the server refusing this page's origin. engine.io
+ * reports a generic transport error; the long-polling handshake carries the
+ * 403 status and the server's `ERR_ORIGIN` reason. (A WebSocket-only client
+ * cannot tell: browsers hide why an upgrade was refused.)
+ */
+function isOriginRefusal(cause: unknown): boolean {
+  const err = cause as {
+    message?: unknown;
+    description?: unknown;
+    context?: { responseText?: unknown };
+  };
+  return err?.description === 403 || /ERR_ORIGIN/.test(String(err?.context?.responseText)) ||
+    /ERR_ORIGIN/.test(String(err?.message));
+}
 
 /** What {@linkcode SocketPeer.stats} reports. */
 export interface SocketPeerStats {
@@ -213,9 +230,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       }
     });
     session.on("refused", (cause) => {
-      const code = /ERR_ORIGIN|origin/i.test(String(cause?.message))
-        ? ErrorCode.ORIGIN
-        : ErrorCode.CONNECTION;
+      const code = isOriginRefusal(cause) ? ErrorCode.ORIGIN : ErrorCode.CONNECTION;
       const err = new SocketPeerError(code, `cannot connect to the server: ${cause?.message}`, {
         cause,
       });
@@ -385,10 +400,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     if (!negotiator || !this.#partnerWebrtc || !this.initiator || !this.#paired) return;
     if (this.#closed || negotiator.busy) return;
     if (this.#upgradeFailures > 0 && !this.options.reconnect) return;
-    const delay = this.#upgradeFailures === 0 ? 0 : Math.min(
-      this.options.reconnectDelay * 2 ** (this.#upgradeFailures - 1),
-      MAX_RECONNECT_DELAY,
-    );
+    const delay = backoffDelay(this.#upgradeFailures, this.options.reconnectDelay);
     this.#upgradeTimer = setTimeout(() => {
       if (this.#paired && !this.#closed && !negotiator.busy) negotiator.offer(this.#iceServers);
     }, delay);

@@ -275,7 +275,11 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
    * @returns The response.
    */
   fetch(request: Request): Promise<Response> {
-    return fetchThrough(request, this.port);
+    try {
+      return fetchThrough(request, this.port);
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /**

@@ -8,6 +8,7 @@
  */
 import { io, type Socket } from "npm:socket.io-client@4.8.1";
 import { Emitter } from "../protocol/emitter.ts";
+import { MAX_RETRY_DELAY } from "./backoff.ts";
 import {
   type ClientToServerEvents,
   type PairRequest,
@@ -31,9 +32,6 @@ export interface SessionEvents {
   /** socket.io starts reconnection attempt `n`. */
   attempt: [n: number];
 }
-
-/** The most time between reconnection attempts. */
-export const MAX_RECONNECT_DELAY = 30_000;
 
 /**
  * Splits a SocketPeer URL into the origin socket.io connects to and the
@@ -80,7 +78,7 @@ export class Session extends Emitter<SessionEvents> {
         tryAllTransports: true,
         reconnection: options.reconnect,
         reconnectionDelay: Math.max(1, options.reconnectDelay),
-        reconnectionDelayMax: MAX_RECONNECT_DELAY,
+        reconnectionDelayMax: MAX_RETRY_DELAY,
       }) as PeerClientSocket;
     }
     const socket = this.socket;

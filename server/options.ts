@@ -43,8 +43,9 @@ export interface SocketPeerServerOptions {
    */
   serveLibrary?: boolean;
   /**
-   * Serve the demo chat page at `/`.
-   * @default {true}
+   * Serve the demo chat page at `/` (and `/index.html`).
+   * @default {true when SocketPeer makes its own HTTP server; false when given `httpServer` or `io`,
+   * so that an app's home page stays its own}
    */
   serveDemo?: boolean;
   /**
@@ -136,7 +137,9 @@ function nonNegativeInteger(name: string, value: unknown, fallback: number): num
  */
 export function resolveServerOptions(options: SocketPeerServerOptions): ResolvedServerOptions {
   const path = options.path ?? "/socketpeer/";
-  if (typeof path !== "string" || !/^\/([\w.~-]+\/)*$/.test(path)) {
+  if (
+    typeof path !== "string" || !/^\/([\w.~-]+\/)*$/.test(path) || /\/\.{1,2}\//.test(path)
+  ) {
     throw bad(`path must start and end with "/" (like "/socketpeer/"), got ${String(path)}`);
   }
   const port = nonNegativeInteger("port", options.port, 3000);
@@ -177,7 +180,7 @@ export function resolveServerOptions(options: SocketPeerServerOptions): Resolved
     host: options.host ?? "0.0.0.0",
     path,
     serveLibrary: options.serveLibrary ?? true,
-    serveDemo: options.serveDemo ?? true,
+    serveDemo: options.serveDemo ?? (!options.httpServer && !options.io),
     pairCodeValidator: options.pairCodeValidator,
     allowedOrigins: options.allowedOrigins?.map((o) => o.replace(/\/$/, "")),
     peerTimeout: nonNegativeInteger("peerTimeout", options.peerTimeout, 0),

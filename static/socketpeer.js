@@ -2191,6 +2191,14 @@
   }
   __name(resolveClientOptions, "resolveClientOptions");
 
+  // client/backoff.ts
+  var MAX_RETRY_DELAY = 3e4;
+  function backoffDelay(failures, base, max = MAX_RETRY_DELAY) {
+    if (failures <= 0) return 0;
+    return Math.min(base * 2 ** Math.min(failures - 1, 30), max);
+  }
+  __name(backoffDelay, "backoffDelay");
+
   // node_modules/.deno/engine.io-parser@5.2.3/node_modules/engine.io-parser/build/esm/commons.js
   var PACKET_TYPES = /* @__PURE__ */ Object.create(null);
   PACKET_TYPES["open"] = "0";
@@ -5649,7 +5657,6 @@
   });
 
   // client/session.ts
-  var MAX_RECONNECT_DELAY = 3e4;
   function endpoint(url2) {
     const parsed = new URL(url2);
     let prefix = parsed.pathname === "/" ? "/socketpeer/" : parsed.pathname;
@@ -5679,7 +5686,7 @@
           tryAllTransports: true,
           reconnection: options.reconnect,
           reconnectionDelay: Math.max(1, options.reconnectDelay),
-          reconnectionDelayMax: MAX_RECONNECT_DELAY
+          reconnectionDelayMax: MAX_RETRY_DELAY
         });
       }
       const socket = this.socket;
@@ -6292,6 +6299,11 @@
     }
     return void 0;
   })();
+  function isOriginRefusal(cause) {
+    const err = cause;
+    return err?.description === 403 || /ERR_ORIGIN/.test(String(err?.context?.responseText)) || /ERR_ORIGIN/.test(String(err?.message));
+  }
+  __name(isOriginRefusal, "isOriginRefusal");
   function randomId() {
     const bytes = crypto.getRandomValues(new Uint8Array(16));
     return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -6566,7 +6578,7 @@
       }
     });
     session.on("refused", (cause) => {
-      const code = /ERR_ORIGIN|origin/i.test(String(cause?.message)) ? ErrorCode.ORIGIN : ErrorCode.CONNECTION;
+      const code = isOriginRefusal(cause) ? ErrorCode.ORIGIN : ErrorCode.CONNECTION;
       const err = new SocketPeerError(code, `cannot connect to the server: ${cause?.message}`, {
         cause
       });
@@ -6720,10 +6732,7 @@
     if (!negotiator || !__privateGet(this, _partnerWebrtc) || !this.initiator || !__privateGet(this, _paired)) return;
     if (__privateGet(this, _closed2) || negotiator.busy) return;
     if (__privateGet(this, _upgradeFailures) > 0 && !this.options.reconnect) return;
-    const delay = __privateGet(this, _upgradeFailures) === 0 ? 0 : Math.min(
-      this.options.reconnectDelay * 2 ** (__privateGet(this, _upgradeFailures) - 1),
-      MAX_RECONNECT_DELAY
-    );
+    const delay = backoffDelay(__privateGet(this, _upgradeFailures), this.options.reconnectDelay);
     __privateSet(this, _upgradeTimer, setTimeout(() => {
       if (__privateGet(this, _paired) && !__privateGet(this, _closed2) && !negotiator.busy) negotiator.offer(__privateGet(this, _iceServers));
     }, delay));

@@ -2190,6 +2190,14 @@ function resolveClientOptions(options, defaultUrl) {
 }
 __name(resolveClientOptions, "resolveClientOptions");
 
+// client/backoff.ts
+var MAX_RETRY_DELAY = 3e4;
+function backoffDelay(failures, base, max = MAX_RETRY_DELAY) {
+  if (failures <= 0) return 0;
+  return Math.min(base * 2 ** Math.min(failures - 1, 30), max);
+}
+__name(backoffDelay, "backoffDelay");
+
 // node_modules/.deno/engine.io-parser@5.2.3/node_modules/engine.io-parser/build/esm/commons.js
 var PACKET_TYPES = /* @__PURE__ */ Object.create(null);
 PACKET_TYPES["open"] = "0";
@@ -5648,7 +5656,6 @@ Object.assign(lookup2, {
 });
 
 // client/session.ts
-var MAX_RECONNECT_DELAY = 3e4;
 function endpoint(url2) {
   const parsed = new URL(url2);
   let prefix = parsed.pathname === "/" ? "/socketpeer/" : parsed.pathname;
@@ -5678,7 +5685,7 @@ var _Session = class _Session extends Emitter {
         tryAllTransports: true,
         reconnection: options.reconnect,
         reconnectionDelay: Math.max(1, options.reconnectDelay),
-        reconnectionDelayMax: MAX_RECONNECT_DELAY
+        reconnectionDelayMax: MAX_RETRY_DELAY
       });
     }
     const socket = this.socket;
@@ -6291,6 +6298,11 @@ var scriptUrl = (() => {
   }
   return void 0;
 })();
+function isOriginRefusal(cause) {
+  const err = cause;
+  return err?.description === 403 || /ERR_ORIGIN/.test(String(err?.context?.responseText)) || /ERR_ORIGIN/.test(String(err?.message));
+}
+__name(isOriginRefusal, "isOriginRefusal");
 function randomId() {
   const bytes = crypto.getRandomValues(new Uint8Array(16));
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
@@ -6565,7 +6577,7 @@ wireSession_fn = /* @__PURE__ */ __name(function() {
     }
   });
   session.on("refused", (cause) => {
-    const code = /ERR_ORIGIN|origin/i.test(String(cause?.message)) ? ErrorCode.ORIGIN : ErrorCode.CONNECTION;
+    const code = isOriginRefusal(cause) ? ErrorCode.ORIGIN : ErrorCode.CONNECTION;
     const err = new SocketPeerError(code, `cannot connect to the server: ${cause?.message}`, {
       cause
     });
@@ -6719,10 +6731,7 @@ scheduleUpgrade_fn = /* @__PURE__ */ __name(function() {
   if (!negotiator || !__privateGet(this, _partnerWebrtc) || !this.initiator || !__privateGet(this, _paired)) return;
   if (__privateGet(this, _closed2) || negotiator.busy) return;
   if (__privateGet(this, _upgradeFailures) > 0 && !this.options.reconnect) return;
-  const delay = __privateGet(this, _upgradeFailures) === 0 ? 0 : Math.min(
-    this.options.reconnectDelay * 2 ** (__privateGet(this, _upgradeFailures) - 1),
-    MAX_RECONNECT_DELAY
-  );
+  const delay = backoffDelay(__privateGet(this, _upgradeFailures), this.options.reconnectDelay);
   __privateSet(this, _upgradeTimer, setTimeout(() => {
     if (__privateGet(this, _paired) && !__privateGet(this, _closed2) && !negotiator.busy) negotiator.offer(__privateGet(this, _iceServers));
   }, delay));
