@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { sha256 } from "npm:@noble/hashes@2.0.1/sha2.js";
 import { Emitter } from "./protocol/emitter.ts";
 import { ErrorCode, SocketPeerError } from "./protocol/errors.ts";
 import {
@@ -40,6 +41,7 @@ import {
   type SocketPeerOptions,
 } from "./client/options.ts";
 import { backoffDelay } from "./client/backoff.ts";
+import { RelayPacer } from "./client/pacer.ts";
 import { Session } from "./client/session.ts";
 import { MessageStream, type PathName, type PathStats } from "./client/stream.ts";
 
@@ -79,20 +81,40 @@ const scriptUrl: string | undefined = (() => {
 })();
 
 /**
- * Whether a connect_error is the server refusing this page's origin. engine.io
- * reports a generic transport error; the long-polling handshake carries the
- * 403 status and the server's `ERR_ORIGIN` reason. (A WebSocket-only client
- * cannot tell: browsers hide why an upgrade was refused.)
+ * The stable code of a connect_error. A refusal by the `authorize` hook
+ * carries it in `data.code`. A refusal at the handshake (origin, connection
+ * cap) reaches the client as a generic transport error; over long-polling
+ * the response text carries the code (and a 403 status means the origin).
+ * A WebSocket-only client cannot tell: browsers hide why an upgrade failed.
  */
-function isOriginRefusal(cause: unknown): boolean {
+function refusalCode(cause: unknown): ErrorCode {
   const err = cause as {
     message?: unknown;
     description?: unknown;
+    data?: { code?: unknown };
     context?: { responseText?: unknown };
   };
-  return err?.description === 403 || /ERR_ORIGIN/.test(String(err?.context?.responseText)) ||
-    /ERR_ORIGIN/.test(String(err?.message));
+  const known = Object.values(ErrorCode) as string[];
+  if (typeof err?.data?.code === "string" && known.includes(err.data.code)) {
+    return err.data.code as ErrorCode;
+  }
+  const text = `${err?.context?.responseText ?? ""} ${err?.message ?? ""}`;
+  const named = text.match(/ERR_[A-Z_]+/)?.[0];
+  if (named && known.includes(named)) return named as ErrorCode;
+  if (err?.description === 403) return ErrorCode.ORIGIN;
+  return ErrorCode.CONNECTION;
 }
+
+/** Refusals the peer recovers from by itself: reported as `warning`. */
+const RECOVERABLE_CODES = new Set<string>([
+  // A frame crossed the partner's departure; it stays unacknowledged and
+  // goes out again when the partner is back.
+  ErrorCode.NOT_PAIRED,
+  // The server asks this peer to slow down (it paces below the rate it was told).
+  ErrorCode.RATE_LIMITED,
+  // The server dropped a peer that stopped reading; it reconnects and resends.
+  ErrorCode.SLOW_CONSUMER,
+]);
 
 /** What {@linkcode SocketPeer.stats} reports. */
 export interface SocketPeerStats {
@@ -120,9 +142,16 @@ export interface SocketPeerStats {
   upgradeErrors: number;
 }
 
-function randomId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
+function publicPeerId(secret: string): string {
+  return hex(sha256(new TextEncoder().encode(secret))).slice(0, 32);
+}
+
+function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+function randomId(): string {
+  return hex(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /**
@@ -133,8 +162,13 @@ function randomId(): string {
 export class SocketPeer extends Emitter<SocketPeerEvents> {
   /** The options in force, defaults applied. */
   readonly options: Readonly<ResolvedClientOptions>;
-  /** This instance's random id; the server and the partner know it by it. */
-  readonly peerId: string = randomId();
+  /**
+   * This instance's public id, as the partner sees it: the first 32 hex
+   * digits of SHA-256 of a random secret that only this instance and the
+   * server know (it resumes the slot after a reconnect).
+   */
+  readonly peerId: string;
+  #secret = randomId();
   /** The pair code this peer joins. */
   pairCode: string | undefined;
   /** Whether this peer makes the WebRTC offer in the current pair. */
@@ -142,6 +176,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
 
   #session: Session;
   #stream: MessageStream;
+  #pacer: RelayPacer;
   #negotiator: Negotiator | null;
   #partnerId: string | null = null;
   #paired = false;
@@ -163,6 +198,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
   constructor(options: SocketPeerOptions = {}) {
     super();
     this.options = resolveClientOptions(options, scriptUrl);
+    this.peerId = publicPeerId(this.#secret);
     const opts = this.options;
     this.pairCode = opts.pairCode;
     this.#wantPair = opts.pairCode !== undefined;
@@ -171,8 +207,11 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     this.#stream = new MessageStream({
       relay: {
         open: () => this.#paired && this.#session.connected,
-        writable: () => true,
-        send: (frame) => this.#session.sendFrame(frame),
+        writable: () => this.#pacer.ready(),
+        send: (frame) => {
+          this.#pacer.spend(frame.byteLength);
+          this.#session.sendFrame(frame);
+        },
       },
       p2p: {
         open: () => this.#negotiator?.channel != null,
@@ -186,6 +225,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       highWaterMark: opts.highWaterMark,
       useRelay: opts.socketFallback,
     });
+    this.#pacer = new RelayPacer(() => this.#stream.pump());
     this.#stream.on("data", (data) => this.emit("data", data));
     this.#stream.on("drain", () => this.emit("drain"));
     this.#stream.on("error", (err) => this.emit("error", err));
@@ -230,7 +270,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       }
     });
     session.on("refused", (cause) => {
-      const code = isOriginRefusal(cause) ? ErrorCode.ORIGIN : ErrorCode.CONNECTION;
+      const code = refusalCode(cause);
       const err = new SocketPeerError(code, `cannot connect to the server: ${cause?.message}`, {
         cause,
       });
@@ -306,7 +346,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     this.#session.pair({
       v: PROTOCOL_VERSION,
       pairCode: this.pairCode,
-      peerId: this.peerId,
+      peerId: this.#secret,
       webrtc: this.#negotiator !== null,
     });
     if (this.options.timeout > 0 && !this.#paired) {
@@ -340,6 +380,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     this.#partnerWebrtc = found.webrtc;
     this.#iceServers = [...this.options.iceServers, ...found.iceServers];
     this.#stream.maxMessageSize = Math.min(this.options.maxMessageSize, found.maxMessageSize);
+    this.#pacer.configure(found.relayRate ?? null);
     this.#stream.partner(same);
     this.#stream.flushAck();
     const info: PeerFoundInfo = {
@@ -379,9 +420,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
 
   #onRefusal(notice: ErrorNotice): void {
     const err = new SocketPeerError(notice.code, notice.message);
-    if (notice.code === ErrorCode.NOT_PAIRED) {
-      // A frame crossed the partner's departure; it stays unacknowledged and
-      // goes out again when the partner is back.
+    if (RECOVERABLE_CODES.has(notice.code) && notice.event !== WireEvent.PAIR) {
       this.emit("warning", err);
       return;
     }
@@ -579,6 +618,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     clearTimeout(this.#upgradeTimer);
     clearTimeout(this.#timeoutTimer);
     clearTimeout(this.#rejoinTimer);
+    this.#pacer.stop();
     this.#stream.close();
     this.#negotiator?.destroy();
     this.#session.leave();

@@ -15,7 +15,7 @@
  *
  * @module
  */
-import { createServer, type Server as HttpServer } from "node:http";
+import { createServer, type IncomingMessage, type Server as HttpServer } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { Server } from "npm:socket.io@4.8.1";
@@ -35,18 +35,23 @@ import {
 } from "./server/options.ts";
 import { Pairing } from "./server/pairing.ts";
 import type { PeerServer, PeerSocket } from "./server/peer_socket.ts";
-import { originPolicy } from "./server/policy.ts";
+import { authorization } from "./server/authorize.ts";
+import { AddressThrottle, ConnectionCounter, RelayRateLimiter } from "./server/limits.ts";
+import { type AllowRequest, clientAddress, connectionCap, originPolicy } from "./server/policy.ts";
 import { MemoryPairRegistry } from "./server/registry.ts";
 import { Relay } from "./server/relay.ts";
 import { RelayCounters, type ServerStats } from "./server/stats.ts";
 import { fetchThrough } from "./server/fetch_bridge.ts";
 
-export type { SocketPeerServerOptions } from "./server/options.ts";
+export type { HandshakeInfo, SocketPeerServerOptions } from "./server/options.ts";
+export type { RelayRate } from "./server/limits.ts";
 export type { ServerEvents } from "./server/events.ts";
 export type { ServerStats } from "./server/stats.ts";
 export type { JoinResult, PairMember, PairRegistry, RegistryStats } from "./server/registry.ts";
 export { MemoryPairRegistry } from "./server/registry.ts";
 export type { TurnOptions } from "./server/turn.ts";
+
+type EngineOnce = (event: "close", listener: () => void) => void;
 
 /**
  * A SocketPeer server. It listens by itself (`{ port, host }`), attaches to
@@ -80,6 +85,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
   #ownsIo: boolean;
   #closed?: Promise<void>;
   #connectionListener: (socket: PeerSocket) => void;
+  #pairThrottle?: AddressThrottle;
 
   /**
    * @param options See {@linkcode SocketPeerServerOptions}; all optional.
@@ -103,15 +109,17 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
       attachRequestHandler(this.httpServer, (req, res) => !this.#closed && handler(req, res));
     }
 
+    const connections = new ConnectionCounter();
+    const addressOf = (req: IncomingMessage) => clientAddress(req, opts.trustProxy);
+    const admission = (next?: AllowRequest) =>
+      originPolicy(
+        opts.allowedOrigins,
+        connectionCap((a) => connections.count(a), opts.maxConnectionsPerIp, addressOf, next),
+      );
     if (options.io) {
       this.io = options.io as PeerServer;
-      if (opts.allowedOrigins) {
-        const engineOpts = (this.io.engine as unknown as { opts: Record<string, unknown> }).opts;
-        engineOpts.allowRequest = originPolicy(
-          opts.allowedOrigins,
-          engineOpts.allowRequest as never,
-        );
-      }
+      const engineOpts = (this.io.engine as unknown as { opts: Record<string, unknown> }).opts;
+      engineOpts.allowRequest = admission(engineOpts.allowRequest as AllowRequest | undefined);
     } else {
       this.io = new Server(this.httpServer, {
         path: `${opts.path}socket.io/`,
@@ -120,14 +128,23 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
         maxHttpBufferSize: MAX_FRAME_SIZE + 1024,
         perMessageDeflate: false,
         httpCompression: false,
+        // A peer that vanishes without a FIN is noticed within 15 s.
         pingInterval: 10_000,
         pingTimeout: 5_000,
         connectTimeout: 10_000,
         cors: { origin: opts.allowedOrigins ?? true, credentials: false },
-        allowRequest: originPolicy(opts.allowedOrigins),
+        allowRequest: admission(),
       }) as PeerServer;
     }
-
+    this.io.engine.on("connection", (conn: { request: IncomingMessage; once: EngineOnce }) => {
+      const address = addressOf(conn.request);
+      connections.tryAdd(address, Number.MAX_SAFE_INTEGER);
+      conn.once("close", () => connections.remove(address));
+    });
+    if (opts.authorize) this.io.use(authorization(opts.authorize, addressOf));
+    if (opts.pairRequestsPerMinute > 0) {
+      this.#pairThrottle = new AddressThrottle(opts.pairRequestsPerMinute);
+    }
     this.#hub = new Hub(this.io, registry, opts, counters, this);
     this.#pairing = new Pairing(this.#hub);
     const relay = new Relay(this.#hub);
@@ -151,7 +168,19 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
   #onConnection(socket: PeerSocket, relay: Relay): void {
     const pairing = this.#pairing;
     const hub = this.#hub;
+    const opts = this.options;
+    socket.data.address = clientAddress(socket.request, opts.trustProxy);
+    if (opts.relayRate) socket.data.rate = new RelayRateLimiter(opts.relayRate);
     socket.on(WireEvent.PAIR, (payload: unknown) => {
+      if (this.#pairThrottle && !this.#pairThrottle.allow(socket.data.address!)) {
+        hub.refuse(
+          socket,
+          ErrorCode.RATE_LIMITED,
+          `more than ${opts.pairRequestsPerMinute} pair requests a minute from this address`,
+          WireEvent.PAIR,
+        );
+        return;
+      }
       const request = checkPairRequest(payload);
       if (typeof request === "string") {
         const code = request.startsWith("pairCode")

@@ -44,6 +44,14 @@ export const ErrorCode = {
   ORIGIN: "ERR_ORIGIN",
   /** The server removed the pair (`leave(pairCode)` or shutdown). */
   KICKED: "ERR_KICKED",
+  /** The server's `authorize` hook refused the connection. */
+  UNAUTHORIZED: "ERR_UNAUTHORIZED",
+  /** The address holds too many connections (`maxConnectionsPerIp`). */
+  TOO_MANY_CONNECTIONS: "ERR_TOO_MANY_CONNECTIONS",
+  /** Too many frames, bytes or pair requests: a warning first, then a disconnect. */
+  RATE_LIMITED: "ERR_RATE_LIMITED",
+  /** The peer did not read what was relayed to it fast enough; it was disconnected. */
+  SLOW_CONSUMER: "ERR_SLOW_CONSUMER",
 } as const;
 
 /** One of the stable error codes in {@linkcode ErrorCode}. */

@@ -43,9 +43,10 @@ export interface PairRequest {
   /** The shared code that names the pair. */
   pairCode: string;
   /**
-   * A random identifier of this client instance, stable across reconnects.
-   * The partner receives it, and uses it to resume the exactly-once stream
-   * after a reconnect instead of starting a new one.
+   * A random secret of this client instance (at least 128 bits of entropy),
+   * stable across its reconnects. Nobody else ever sees it: the server
+   * names the client by the first 32 hex digits of its SHA-256, and
+   * presenting the same secret again resumes the client's slot and stream.
    */
   peerId: string;
   /** Whether the client can make a WebRTC connection; when false, the pair stays on the relay. */
@@ -62,7 +63,7 @@ export interface PeerFound {
   pairCode: string;
   /** True for exactly one of the two peers: it makes the WebRTC offer. */
   initiator: boolean;
-  /** The partner's `peerId` from its {@linkcode PairRequest}. */
+  /** The partner's public id: the first 32 hex digits of SHA-256 of its secret `peerId`. */
   peerId: string;
   /** Whether both peers can make a WebRTC connection, so an upgrade is worth trying. */
   webrtc: boolean;
@@ -70,6 +71,11 @@ export interface PeerFound {
   iceServers: RTCIceServerInit[];
   /** The largest application message the server relays, in bytes. */
   maxMessageSize: number;
+  /**
+   * The relay rate the server enforces per socket (null: none). A client
+   * that exceeds it is warned, then disconnected; clients pace below it.
+   */
+  relayRate: { messagesPerSecond: number; bytesPerSecond: number } | null;
 }
 
 /** Body of {@linkcode WireEvent.LEFT}. */

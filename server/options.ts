@@ -11,6 +11,7 @@ import type { Server as IoServer } from "npm:socket.io@4.8.1";
 import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
 import type { RTCIceServerInit } from "../protocol/events.ts";
 import type { PairRegistry } from "./registry.ts";
+import type { RelayRate } from "./limits.ts";
 import type { TurnOptions } from "./turn.ts";
 
 /** Options of a SocketPeer server. Every field is optional. */
@@ -94,6 +95,64 @@ export interface SocketPeerServerOptions {
    * @default {new MemoryPairRegistry()}
    */
   registry?: PairRegistry;
+  /**
+   * Decides whether a connection may proceed, from its handshake (headers,
+   * query, `auth` payload, address). Return (or resolve) false, or throw, to
+   * refuse: the client gets `connect_error` with code `ERR_UNAUTHORIZED`.
+   * @default {undefined} (everyone may connect)
+   */
+  authorize?: (handshake: HandshakeInfo) => boolean | Promise<boolean>;
+  /**
+   * Open connections one address may hold; more are refused with
+   * `ERR_TOO_MANY_CONNECTIONS`. 0 lifts the cap.
+   * @default {50}
+   */
+  maxConnectionsPerIp?: number;
+  /**
+   * Take the client address from the first `X-Forwarded-For` entry (set this
+   * only behind a proxy you run, which overwrites that header).
+   * @default {false}
+   */
+  trustProxy?: boolean;
+  /**
+   * The relay rate one socket may send at. Past it the socket is warned
+   * (`ERR_RATE_LIMITED`), and disconnected if it keeps on for 3 s. Clients
+   * learn the rate on pairing and pace themselves below it. `false` lifts it.
+   * @default {{ messagesPerSecond: 5000, bytesPerSecond: 16777216 }}
+   */
+  relayRate?: RelayRate | false;
+  /**
+   * `pair` requests one address may make a minute (guessing pair codes
+   * costs this); more are refused with `ERR_RATE_LIMITED`.
+   * @default {60}
+   */
+  pairRequestsPerMinute?: number;
+  /**
+   * Bytes the server may hold for a receiver that does not read. Past it the
+   * receiver is disconnected with `ERR_SLOW_CONSUMER` (its client reconnects
+   * and the senders resend), so server memory stays bounded.
+   * @default {8388608} (8 MiB)
+   */
+  maxRelayBacklog?: number;
+  /**
+   * Milliseconds a peer's slot stays reserved after its connection drops, so
+   * that only the same client (presenting its secret `peerId`) can take it
+   * back; others get `busy` meanwhile.
+   * @default {15000}
+   */
+  resumeGrace?: number;
+}
+
+/** What `authorize` sees of a connection. */
+export interface HandshakeInfo {
+  /** The request headers of the handshake. */
+  headers: Record<string, string | string[] | undefined>;
+  /** The query parameters of the handshake. */
+  query: Record<string, unknown>;
+  /** The `auth` payload the client sent (socket.io's `auth` option). */
+  auth: Record<string, unknown>;
+  /** The client's address (see `trustProxy`). */
+  address: string;
 }
 
 /** The options after defaults. */
@@ -109,6 +168,13 @@ export interface ResolvedServerOptions {
   maxMessageSize: number;
   iceServers: RTCIceServerInit[];
   turn?: TurnOptions;
+  authorize?: (handshake: HandshakeInfo) => boolean | Promise<boolean>;
+  maxConnectionsPerIp: number;
+  trustProxy: boolean;
+  relayRate: RelayRate | false;
+  pairRequestsPerMinute: number;
+  maxRelayBacklog: number;
+  resumeGrace: number;
 }
 
 function bad(message: string): SocketPeerError {
@@ -120,6 +186,12 @@ function nonNegativeInteger(name: string, value: unknown, fallback: number): num
   if (typeof value !== "number" || !Number.isSafeInteger(value) || value < 0) {
     throw bad(`${name} must be a non-negative integer, got ${String(value)}`);
   }
+  return value;
+}
+
+function flag(name: string, value: unknown, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== "boolean") throw bad(`${name} must be true or false`);
   return value;
 }
 
@@ -175,6 +247,33 @@ export function resolveServerOptions(options: SocketPeerServerOptions): Resolved
     }
     nonNegativeInteger("turn.ttl", ttl, 86_400);
   }
+  if (options.authorize !== undefined && typeof options.authorize !== "function") {
+    throw bad("authorize must be a function");
+  }
+  let relayRate: RelayRate | false = {
+    messagesPerSecond: 5000,
+    bytesPerSecond: 16 * 1024 * 1024,
+  };
+  if (options.relayRate === false) {
+    relayRate = false;
+  } else if (options.relayRate !== undefined) {
+    const { messagesPerSecond, bytesPerSecond } = options.relayRate;
+    relayRate = {
+      messagesPerSecond: nonNegativeInteger(
+        "relayRate.messagesPerSecond",
+        messagesPerSecond,
+        relayRate.messagesPerSecond,
+      ),
+      bytesPerSecond: nonNegativeInteger(
+        "relayRate.bytesPerSecond",
+        bytesPerSecond,
+        relayRate.bytesPerSecond,
+      ),
+    };
+    if (relayRate.messagesPerSecond < 1 || relayRate.bytesPerSecond < 65_536) {
+      throw bad("relayRate must allow at least 1 message and 65536 bytes a second");
+    }
+  }
   return {
     port,
     host: options.host ?? "0.0.0.0",
@@ -187,5 +286,20 @@ export function resolveServerOptions(options: SocketPeerServerOptions): Resolved
     maxMessageSize,
     iceServers: options.iceServers ?? [],
     turn: options.turn,
+    authorize: options.authorize,
+    maxConnectionsPerIp: nonNegativeInteger("maxConnectionsPerIp", options.maxConnectionsPerIp, 50),
+    trustProxy: flag("trustProxy", options.trustProxy, false),
+    relayRate,
+    pairRequestsPerMinute: nonNegativeInteger(
+      "pairRequestsPerMinute",
+      options.pairRequestsPerMinute,
+      60,
+    ),
+    maxRelayBacklog: nonNegativeInteger(
+      "maxRelayBacklog",
+      options.maxRelayBacklog,
+      8 * 1024 * 1024,
+    ),
+    resumeGrace: nonNegativeInteger("resumeGrace", options.resumeGrace, 15_000),
   };
 }

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { createHash } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
 import { type PairRequest, type PeerLeft, WireEvent } from "../protocol/events.ts";
 import { PROTOCOL_VERSION } from "../protocol/version.ts";
@@ -13,9 +14,43 @@ import type { PeerSocket } from "./peer_socket.ts";
 import type { PairMember } from "./registry.ts";
 import { turnCredentials } from "./turn.ts";
 
+/**
+ * The public id of a client: the first 32 hex digits of SHA-256 of its
+ * secret `peerId`.
+ *
+ * @example
+ * ```ts
+ * publicPeerId("my-secret"); // 32 hex digits, the same every time
+ * ```
+ */
+export function publicPeerId(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex").slice(0, 32);
+}
+
 /** The pairing handlers of one server. */
 export class Pairing {
+  /**
+   * Slots of peers whose connection dropped, kept for them for `resumeGrace`
+   * ms. (Per server process: in a cluster, a reservation holds on the node
+   * that saw the drop.)
+   */
+  #reserved = new Map<string, { peerId: string; until: number }>();
+
   constructor(private readonly hub: Hub) {}
+
+  #isReservedForAnother(pairCode: string, peerId: string): boolean {
+    const now = Date.now();
+    if (this.#reserved.size > 1024) {
+      for (const [code, r] of this.#reserved) if (r.until <= now) this.#reserved.delete(code);
+    }
+    const reservation = this.#reserved.get(pairCode);
+    if (!reservation) return false;
+    if (reservation.until <= now || reservation.peerId === peerId) {
+      this.#reserved.delete(pairCode);
+      return false;
+    }
+    return true;
+  }
 
   /** Runs one of a socket's pairing requests after the ones before it. */
   serialize(socket: PeerSocket, task: () => Promise<void>): Promise<void> {
@@ -38,7 +73,11 @@ export class Pairing {
       );
       return;
     }
-    const { pairCode, peerId } = request;
+    const { pairCode } = request;
+    // The client's peerId is its secret: the partner, the registry and the
+    // logs see only its hash. Only the client holding the secret can resume
+    // its stream, so a third peer cannot pose as a partner that reconnects.
+    const peerId = publicPeerId(request.peerId);
     if (socket.data.pairCode !== undefined) {
       if (socket.data.pairCode === pairCode && socket.data.peerId === peerId) return;
       await this.leave(socket, "left");
@@ -53,6 +92,12 @@ export class Pairing {
       return;
     }
     if (!socket.connected) return;
+    if (this.#isReservedForAnother(pairCode, peerId)) {
+      hub.counters.busy++;
+      socket.emit(WireEvent.BUSY, { pairCode });
+      hub.events.emit("busy", { pairCode });
+      return;
+    }
     const me: PairMember = { socketId: socket.id, peerId, webrtc: request.webrtc !== false };
     const result = await hub.registry.join(pairCode, me);
     if (result.status === "busy") {
@@ -106,6 +151,7 @@ export class Pairing {
         webrtc: self.webrtc && other.webrtc,
         iceServers: this.#iceServers(self.peerId),
         maxMessageSize: hub.options.maxMessageSize,
+        relayRate: hub.options.relayRate || null,
       });
     }
     hub.events.emit("pair", { pairCode });
@@ -153,9 +199,12 @@ export class Pairing {
    * @param reason Why, as the partner will be told.
    */
   async leave(socket: PeerSocket, reason: PeerLeft["reason"]): Promise<void> {
-    const { pairCode } = socket.data;
+    const { pairCode, peerId } = socket.data;
     clearTimeout(socket.data.waitTimer);
     if (pairCode === undefined) return;
+    if (reason === "disconnected" && peerId && this.hub.options.resumeGrace > 0) {
+      this.#reserved.set(pairCode, { peerId, until: Date.now() + this.hub.options.resumeGrace });
+    }
     socket.data.pairCode = undefined;
     socket.data.partner = undefined;
     const partner = await this.hub.registry.leave(pairCode, socket.id);

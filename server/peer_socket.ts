@@ -6,6 +6,7 @@
  */
 import type { Server, Socket } from "npm:socket.io@4.8.1";
 import type { ClientToServerEvents, ServerToClientEvents } from "../protocol/events.ts";
+import type { RelayRateLimiter } from "./limits.ts";
 
 /** What the server remembers about one socket. */
 export interface PeerSocketData {
@@ -19,6 +20,12 @@ export interface PeerSocketData {
   queue?: Promise<void>;
   /** Fires `peerTimeout` while waiting. */
   waitTimer?: ReturnType<typeof setTimeout>;
+  /** The client's address (see the `trustProxy` option). */
+  address?: string;
+  /** This socket's relay rate, when the server limits it. */
+  rate?: RelayRateLimiter;
+  /** Whether this socket was warned that it exceeds the relay rate. */
+  warned?: boolean;
 }
 
 /** The server's socket.io `Server`, typed with the protocol's event maps. */

@@ -59,3 +59,46 @@ export function originPolicy(allowed: string[] | undefined, next?: AllowRequest)
     else callback(null, true);
   };
 }
+
+/**
+ * The address a request comes from: the socket's peer, or with `trustProxy`
+ * the first `X-Forwarded-For` entry (which a proxy you run sets).
+ *
+ * @param req The request.
+ * @param trustProxy Whether to believe `X-Forwarded-For`.
+ * @returns The address, or "unknown".
+ */
+export function clientAddress(req: IncomingMessage, trustProxy: boolean): string {
+  if (trustProxy) {
+    const forwarded = req.headers["x-forwarded-for"];
+    const first = (Array.isArray(forwarded) ? forwarded[0] : forwarded)?.split(",")[0]?.trim();
+    if (first) return first;
+  }
+  return req.socket?.remoteAddress ?? "unknown";
+}
+
+/**
+ * Makes the `allowRequest` hook that refuses an address already holding
+ * `max` connections (0: no cap), in front of `next`.
+ *
+ * @param count The open connections of an address.
+ * @param max The cap.
+ * @param addressOf How to read a request's address.
+ * @param next The hook to consult after this one passed.
+ * @returns The hook.
+ */
+export function connectionCap(
+  count: (address: string) => number,
+  max: number,
+  addressOf: (req: IncomingMessage) => string,
+  next?: AllowRequest,
+): AllowRequest {
+  return (req, callback) => {
+    if (max > 0 && count(addressOf(req)) >= max) {
+      callback("ERR_TOO_MANY_CONNECTIONS: too many connections from this address", false);
+      return;
+    }
+    if (next) next(req, callback);
+    else callback(null, true);
+  };
+}

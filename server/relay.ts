@@ -55,9 +55,55 @@ export class Relay {
       hub.refuse(socket, code, String((err as Error).message), "data");
       return;
     }
+    if (!this.#withinRate(socket, bytes.byteLength)) return;
+    const receiver = hub.local(partner);
+    if (receiver && this.#backlogged(receiver)) {
+      // The receiver stopped reading. Holding more would let one stalled peer
+      // fill the server's memory: drop it; its client reconnects, and the
+      // sender resends what was not acknowledged once they are paired again.
+      hub.refuse(
+        receiver,
+        ErrorCode.SLOW_CONSUMER,
+        `more than ${hub.options.maxRelayBacklog} bytes were waiting for this peer`,
+      );
+      receiver.disconnect(true);
+      return;
+    }
     hub.counters.framesRelayed++;
     hub.counters.bytesRelayed += bytes.byteLength;
     hub.deliver(partner, WireEvent.DATA, bytes);
+  }
+
+  /** Applies the relay rate; false when the socket was disconnected for it. */
+  #withinRate(socket: PeerSocket, bytes: number): boolean {
+    const verdict = socket.data.rate?.frame(bytes) ?? "ok";
+    if (verdict === "ok") return true;
+    const { relayRate } = this.hub.options;
+    const limit = relayRate
+      ? `${relayRate.messagesPerSecond} messages and ${relayRate.bytesPerSecond} bytes a second`
+      : "";
+    if (verdict === "warn") {
+      this.hub.refuse(socket, ErrorCode.RATE_LIMITED, `slow down: the relay allows ${limit}`);
+      return true;
+    }
+    this.hub.refuse(socket, ErrorCode.RATE_LIMITED, `disconnected: kept exceeding ${limit}`);
+    socket.disconnect(true);
+    return false;
+  }
+
+  /** Whether more than `maxRelayBacklog` bytes wait in a socket's write buffer. */
+  #backlogged(socket: PeerSocket): boolean {
+    const buffer = (socket.conn as unknown as { writeBuffer?: { data?: unknown }[] }).writeBuffer;
+    // Cheap first: a few queued packets are normal.
+    if (!buffer || buffer.length < 16) return false;
+    let bytes = 0;
+    for (const packet of buffer) {
+      const data = packet.data;
+      bytes += typeof data === "string"
+        ? data.length
+        : (data as { byteLength?: number })?.byteLength ?? 0;
+    }
+    return bytes > this.hub.options.maxRelayBacklog;
   }
 
   /** Forwards one WebRTC signal to the partner. */
@@ -73,6 +119,7 @@ export class Relay {
       hub.refuse(socket, ErrorCode.INVALID_PAYLOAD, signal, "signal");
       return;
     }
+    if (!this.#withinRate(socket, 0)) return;
     hub.counters.signalsRelayed++;
     hub.deliver(partner, WireEvent.SIGNAL, signal);
   }

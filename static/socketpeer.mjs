@@ -24,6 +24,338 @@ var __privateWrapper = (obj, member, setter, getter) => ({
   }
 });
 
+// node_modules/.deno/@noble+hashes@2.0.1/node_modules/@noble/hashes/utils.js
+function isBytes(a) {
+  return a instanceof Uint8Array || ArrayBuffer.isView(a) && a.constructor.name === "Uint8Array";
+}
+__name(isBytes, "isBytes");
+function abytes(value2, length, title = "") {
+  const bytes = isBytes(value2);
+  const len = value2?.length;
+  const needsLen = length !== void 0;
+  if (!bytes || needsLen && len !== length) {
+    const prefix = title && `"${title}" `;
+    const ofLen = needsLen ? ` of length ${length}` : "";
+    const got = bytes ? `length=${len}` : `type=${typeof value2}`;
+    throw new Error(prefix + "expected Uint8Array" + ofLen + ", got " + got);
+  }
+  return value2;
+}
+__name(abytes, "abytes");
+function aexists(instance, checkFinished = true) {
+  if (instance.destroyed)
+    throw new Error("Hash instance has been destroyed");
+  if (checkFinished && instance.finished)
+    throw new Error("Hash#digest() has already been called");
+}
+__name(aexists, "aexists");
+function aoutput(out, instance) {
+  abytes(out, void 0, "digestInto() output");
+  const min = instance.outputLen;
+  if (out.length < min) {
+    throw new Error('"digestInto() output" expected to be of length >=' + min);
+  }
+}
+__name(aoutput, "aoutput");
+function clean(...arrays) {
+  for (let i = 0; i < arrays.length; i++) {
+    arrays[i].fill(0);
+  }
+}
+__name(clean, "clean");
+function createView(arr) {
+  return new DataView(arr.buffer, arr.byteOffset, arr.byteLength);
+}
+__name(createView, "createView");
+function rotr(word, shift) {
+  return word << 32 - shift | word >>> shift;
+}
+__name(rotr, "rotr");
+function createHasher(hashCons, info = {}) {
+  const hashC = /* @__PURE__ */ __name((msg, opts) => hashCons(opts).update(msg).digest(), "hashC");
+  const tmp = hashCons(void 0);
+  hashC.outputLen = tmp.outputLen;
+  hashC.blockLen = tmp.blockLen;
+  hashC.create = (opts) => hashCons(opts);
+  Object.assign(hashC, info);
+  return Object.freeze(hashC);
+}
+__name(createHasher, "createHasher");
+var oidNist = /* @__PURE__ */ __name((suffix) => ({
+  oid: Uint8Array.from([6, 9, 96, 134, 72, 1, 101, 3, 4, 2, suffix])
+}), "oidNist");
+
+// node_modules/.deno/@noble+hashes@2.0.1/node_modules/@noble/hashes/_md.js
+function Chi(a, b, c) {
+  return a & b ^ ~a & c;
+}
+__name(Chi, "Chi");
+function Maj(a, b, c) {
+  return a & b ^ a & c ^ b & c;
+}
+__name(Maj, "Maj");
+var _HashMD = class _HashMD {
+  constructor(blockLen, outputLen, padOffset, isLE) {
+    __publicField(this, "blockLen");
+    __publicField(this, "outputLen");
+    __publicField(this, "padOffset");
+    __publicField(this, "isLE");
+    // For partial updates less than block size
+    __publicField(this, "buffer");
+    __publicField(this, "view");
+    __publicField(this, "finished", false);
+    __publicField(this, "length", 0);
+    __publicField(this, "pos", 0);
+    __publicField(this, "destroyed", false);
+    this.blockLen = blockLen;
+    this.outputLen = outputLen;
+    this.padOffset = padOffset;
+    this.isLE = isLE;
+    this.buffer = new Uint8Array(blockLen);
+    this.view = createView(this.buffer);
+  }
+  update(data) {
+    aexists(this);
+    abytes(data);
+    const { view, buffer, blockLen } = this;
+    const len = data.length;
+    for (let pos = 0; pos < len; ) {
+      const take = Math.min(blockLen - this.pos, len - pos);
+      if (take === blockLen) {
+        const dataView = createView(data);
+        for (; blockLen <= len - pos; pos += blockLen)
+          this.process(dataView, pos);
+        continue;
+      }
+      buffer.set(data.subarray(pos, pos + take), this.pos);
+      this.pos += take;
+      pos += take;
+      if (this.pos === blockLen) {
+        this.process(view, 0);
+        this.pos = 0;
+      }
+    }
+    this.length += data.length;
+    this.roundClean();
+    return this;
+  }
+  digestInto(out) {
+    aexists(this);
+    aoutput(out, this);
+    this.finished = true;
+    const { buffer, view, blockLen, isLE } = this;
+    let { pos } = this;
+    buffer[pos++] = 128;
+    clean(this.buffer.subarray(pos));
+    if (this.padOffset > blockLen - pos) {
+      this.process(view, 0);
+      pos = 0;
+    }
+    for (let i = pos; i < blockLen; i++)
+      buffer[i] = 0;
+    view.setBigUint64(blockLen - 8, BigInt(this.length * 8), isLE);
+    this.process(view, 0);
+    const oview = createView(out);
+    const len = this.outputLen;
+    if (len % 4)
+      throw new Error("_sha2: outputLen must be aligned to 32bit");
+    const outLen = len / 4;
+    const state = this.get();
+    if (outLen > state.length)
+      throw new Error("_sha2: outputLen bigger than state");
+    for (let i = 0; i < outLen; i++)
+      oview.setUint32(4 * i, state[i], isLE);
+  }
+  digest() {
+    const { buffer, outputLen } = this;
+    this.digestInto(buffer);
+    const res = buffer.slice(0, outputLen);
+    this.destroy();
+    return res;
+  }
+  _cloneInto(to) {
+    to || (to = new this.constructor());
+    to.set(...this.get());
+    const { blockLen, buffer, length, finished, destroyed, pos } = this;
+    to.destroyed = destroyed;
+    to.finished = finished;
+    to.length = length;
+    to.pos = pos;
+    if (length % blockLen)
+      to.buffer.set(buffer);
+    return to;
+  }
+  clone() {
+    return this._cloneInto();
+  }
+};
+__name(_HashMD, "HashMD");
+var HashMD = _HashMD;
+var SHA256_IV = /* @__PURE__ */ Uint32Array.from([
+  1779033703,
+  3144134277,
+  1013904242,
+  2773480762,
+  1359893119,
+  2600822924,
+  528734635,
+  1541459225
+]);
+
+// node_modules/.deno/@noble+hashes@2.0.1/node_modules/@noble/hashes/sha2.js
+var SHA256_K = /* @__PURE__ */ Uint32Array.from([
+  1116352408,
+  1899447441,
+  3049323471,
+  3921009573,
+  961987163,
+  1508970993,
+  2453635748,
+  2870763221,
+  3624381080,
+  310598401,
+  607225278,
+  1426881987,
+  1925078388,
+  2162078206,
+  2614888103,
+  3248222580,
+  3835390401,
+  4022224774,
+  264347078,
+  604807628,
+  770255983,
+  1249150122,
+  1555081692,
+  1996064986,
+  2554220882,
+  2821834349,
+  2952996808,
+  3210313671,
+  3336571891,
+  3584528711,
+  113926993,
+  338241895,
+  666307205,
+  773529912,
+  1294757372,
+  1396182291,
+  1695183700,
+  1986661051,
+  2177026350,
+  2456956037,
+  2730485921,
+  2820302411,
+  3259730800,
+  3345764771,
+  3516065817,
+  3600352804,
+  4094571909,
+  275423344,
+  430227734,
+  506948616,
+  659060556,
+  883997877,
+  958139571,
+  1322822218,
+  1537002063,
+  1747873779,
+  1955562222,
+  2024104815,
+  2227730452,
+  2361852424,
+  2428436474,
+  2756734187,
+  3204031479,
+  3329325298
+]);
+var SHA256_W = /* @__PURE__ */ new Uint32Array(64);
+var _SHA2_32B = class _SHA2_32B extends HashMD {
+  constructor(outputLen) {
+    super(64, outputLen, 8, false);
+  }
+  get() {
+    const { A, B, C, D, E, F, G, H } = this;
+    return [A, B, C, D, E, F, G, H];
+  }
+  // prettier-ignore
+  set(A, B, C, D, E, F, G, H) {
+    this.A = A | 0;
+    this.B = B | 0;
+    this.C = C | 0;
+    this.D = D | 0;
+    this.E = E | 0;
+    this.F = F | 0;
+    this.G = G | 0;
+    this.H = H | 0;
+  }
+  process(view, offset) {
+    for (let i = 0; i < 16; i++, offset += 4)
+      SHA256_W[i] = view.getUint32(offset, false);
+    for (let i = 16; i < 64; i++) {
+      const W15 = SHA256_W[i - 15];
+      const W2 = SHA256_W[i - 2];
+      const s0 = rotr(W15, 7) ^ rotr(W15, 18) ^ W15 >>> 3;
+      const s1 = rotr(W2, 17) ^ rotr(W2, 19) ^ W2 >>> 10;
+      SHA256_W[i] = s1 + SHA256_W[i - 7] + s0 + SHA256_W[i - 16] | 0;
+    }
+    let { A, B, C, D, E, F, G, H } = this;
+    for (let i = 0; i < 64; i++) {
+      const sigma1 = rotr(E, 6) ^ rotr(E, 11) ^ rotr(E, 25);
+      const T1 = H + sigma1 + Chi(E, F, G) + SHA256_K[i] + SHA256_W[i] | 0;
+      const sigma0 = rotr(A, 2) ^ rotr(A, 13) ^ rotr(A, 22);
+      const T2 = sigma0 + Maj(A, B, C) | 0;
+      H = G;
+      G = F;
+      F = E;
+      E = D + T1 | 0;
+      D = C;
+      C = B;
+      B = A;
+      A = T1 + T2 | 0;
+    }
+    A = A + this.A | 0;
+    B = B + this.B | 0;
+    C = C + this.C | 0;
+    D = D + this.D | 0;
+    E = E + this.E | 0;
+    F = F + this.F | 0;
+    G = G + this.G | 0;
+    H = H + this.H | 0;
+    this.set(A, B, C, D, E, F, G, H);
+  }
+  roundClean() {
+    clean(SHA256_W);
+  }
+  destroy() {
+    this.set(0, 0, 0, 0, 0, 0, 0, 0);
+    clean(this.buffer);
+  }
+};
+__name(_SHA2_32B, "SHA2_32B");
+var SHA2_32B = _SHA2_32B;
+var __SHA256 = class __SHA256 extends SHA2_32B {
+  constructor() {
+    super(32);
+    // We cannot use array here since array allows indexing by variable
+    // which means optimizer/compiler cannot use registers.
+    __publicField(this, "A", SHA256_IV[0] | 0);
+    __publicField(this, "B", SHA256_IV[1] | 0);
+    __publicField(this, "C", SHA256_IV[2] | 0);
+    __publicField(this, "D", SHA256_IV[3] | 0);
+    __publicField(this, "E", SHA256_IV[4] | 0);
+    __publicField(this, "F", SHA256_IV[5] | 0);
+    __publicField(this, "G", SHA256_IV[6] | 0);
+    __publicField(this, "H", SHA256_IV[7] | 0);
+  }
+};
+__name(__SHA256, "_SHA256");
+var _SHA256 = __SHA256;
+var sha256 = /* @__PURE__ */ createHasher(
+  () => new _SHA256(),
+  /* @__PURE__ */ oidNist(1)
+);
+
 // protocol/emitter.ts
 var _listeners;
 var _Emitter = class _Emitter {
@@ -159,7 +491,15 @@ var ErrorCode = {
   /** The origin of the request is not in `allowedOrigins`. */
   ORIGIN: "ERR_ORIGIN",
   /** The server removed the pair (`leave(pairCode)` or shutdown). */
-  KICKED: "ERR_KICKED"
+  KICKED: "ERR_KICKED",
+  /** The server's `authorize` hook refused the connection. */
+  UNAUTHORIZED: "ERR_UNAUTHORIZED",
+  /** The address holds too many connections (`maxConnectionsPerIp`). */
+  TOO_MANY_CONNECTIONS: "ERR_TOO_MANY_CONNECTIONS",
+  /** Too many frames, bytes or pair requests: a warning first, then a disconnect. */
+  RATE_LIMITED: "ERR_RATE_LIMITED",
+  /** The peer did not read what was relayed to it fast enough; it was disconnected. */
+  SLOW_CONSUMER: "ERR_SLOW_CONSUMER"
 };
 var _SocketPeerError = class _SocketPeerError extends Error {
   /**
@@ -2197,6 +2537,97 @@ function backoffDelay(failures, base, max = MAX_RETRY_DELAY) {
   return Math.min(base * 2 ** Math.min(failures - 1, 30), max);
 }
 __name(backoffDelay, "backoffDelay");
+
+// protocol/token_bucket.ts
+var _tokens, _last;
+var _TokenBucket = class _TokenBucket {
+  /**
+   * @param rate Tokens added per second.
+   * @param capacity The most tokens held (the burst).
+   * @param now The clock, in ms (for tests).
+   */
+  constructor(rate, capacity, now = performance.now.bind(performance)) {
+    __publicField(this, "rate", rate);
+    __publicField(this, "capacity", capacity);
+    __publicField(this, "now", now);
+    __privateAdd(this, _tokens);
+    __privateAdd(this, _last);
+    __privateSet(this, _tokens, capacity);
+    __privateSet(this, _last, now());
+  }
+  /** The tokens held now, refilled to this moment. */
+  get level() {
+    this.take(0);
+    return __privateGet(this, _tokens);
+  }
+  /**
+   * Takes `n` tokens when there are enough.
+   *
+   * @returns False (and takes nothing) when there are fewer than `n`.
+   */
+  take(n = 1) {
+    const now = this.now();
+    __privateSet(this, _tokens, Math.min(this.capacity, __privateGet(this, _tokens) + (now - __privateGet(this, _last)) / 1e3 * this.rate));
+    __privateSet(this, _last, now);
+    if (__privateGet(this, _tokens) < n) return false;
+    __privateSet(this, _tokens, __privateGet(this, _tokens) - n);
+    return true;
+  }
+};
+_tokens = new WeakMap();
+_last = new WeakMap();
+__name(_TokenBucket, "TokenBucket");
+var TokenBucket = _TokenBucket;
+
+// client/pacer.ts
+var HEADROOM = 0.9;
+var RETRY_MS = 20;
+var _messages, _bytes, _timer2;
+var _RelayPacer = class _RelayPacer {
+  /** @param wake Called when the budget may allow more frames again. */
+  constructor(wake) {
+    __publicField(this, "wake", wake);
+    __privateAdd(this, _messages, null);
+    __privateAdd(this, _bytes, null);
+    __privateAdd(this, _timer2);
+  }
+  /** Sets the rate the server announced; null lifts pacing. */
+  configure(rate) {
+    if (!rate) {
+      __privateSet(this, _messages, __privateSet(this, _bytes, null));
+      return;
+    }
+    const messages = rate.messagesPerSecond * HEADROOM;
+    const bytes = rate.bytesPerSecond * HEADROOM;
+    __privateSet(this, _messages, new TokenBucket(messages, Math.max(1, messages)));
+    __privateSet(this, _bytes, new TokenBucket(bytes, Math.max(MAX_FRAME_SIZE, bytes)));
+  }
+  /** Whether a frame may go now; when not, `wake` is called a little later. */
+  ready() {
+    if (!__privateGet(this, _messages) || !__privateGet(this, _bytes)) return true;
+    if (__privateGet(this, _messages).level >= 1 && __privateGet(this, _bytes).level >= MAX_FRAME_SIZE) return true;
+    __privateGet(this, _timer2) ?? __privateSet(this, _timer2, setTimeout(() => {
+      __privateSet(this, _timer2, void 0);
+      this.wake();
+    }, RETRY_MS));
+    return false;
+  }
+  /** Counts a frame that went out. */
+  spend(bytes) {
+    __privateGet(this, _messages)?.take(1);
+    __privateGet(this, _bytes)?.take(Math.min(bytes, __privateGet(this, _bytes).level));
+  }
+  /** Stops the wake-up timer. */
+  stop() {
+    clearTimeout(__privateGet(this, _timer2));
+    __privateSet(this, _timer2, void 0);
+  }
+};
+_messages = new WeakMap();
+_bytes = new WeakMap();
+_timer2 = new WeakMap();
+__name(_RelayPacer, "RelayPacer");
+var RelayPacer = _RelayPacer;
 
 // node_modules/.deno/engine.io-parser@5.2.3/node_modules/engine.io-parser/build/esm/commons.js
 var PACKET_TYPES = /* @__PURE__ */ Object.create(null);
@@ -6298,17 +6729,41 @@ var scriptUrl = (() => {
   }
   return void 0;
 })();
-function isOriginRefusal(cause) {
+function refusalCode(cause) {
   const err = cause;
-  return err?.description === 403 || /ERR_ORIGIN/.test(String(err?.context?.responseText)) || /ERR_ORIGIN/.test(String(err?.message));
+  const known = Object.values(ErrorCode);
+  if (typeof err?.data?.code === "string" && known.includes(err.data.code)) {
+    return err.data.code;
+  }
+  const text = `${err?.context?.responseText ?? ""} ${err?.message ?? ""}`;
+  const named = text.match(/ERR_[A-Z_]+/)?.[0];
+  if (named && known.includes(named)) return named;
+  if (err?.description === 403) return ErrorCode.ORIGIN;
+  return ErrorCode.CONNECTION;
 }
-__name(isOriginRefusal, "isOriginRefusal");
-function randomId() {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
+__name(refusalCode, "refusalCode");
+var RECOVERABLE_CODES = /* @__PURE__ */ new Set([
+  // A frame crossed the partner's departure; it stays unacknowledged and
+  // goes out again when the partner is back.
+  ErrorCode.NOT_PAIRED,
+  // The server asks this peer to slow down (it paces below the rate it was told).
+  ErrorCode.RATE_LIMITED,
+  // The server dropped a peer that stopped reading; it reconnects and resends.
+  ErrorCode.SLOW_CONSUMER
+]);
+function publicPeerId(secret) {
+  return hex(sha256(new TextEncoder().encode(secret))).slice(0, 32);
+}
+__name(publicPeerId, "publicPeerId");
+function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
+__name(hex, "hex");
+function randomId() {
+  return hex(crypto.getRandomValues(new Uint8Array(16)));
+}
 __name(randomId, "randomId");
-var _session, _stream, _negotiator, _partnerId, _paired, _everPaired, _wantPair, _partnerWebrtc, _iceServers, _upgradeFailures, _upgradeTimer, _timeoutTimer, _rejoinTimer, _counts, _closed2, _SocketPeer_instances, debug_fn, wireSession_fn, wireNegotiator_fn, requestPair_fn, onFound_fn, onLeft_fn, onRefusal_fn, scheduleUpgrade_fn, sendDirect_fn, assertOpen_fn;
+var _secret, _session, _stream, _pacer, _negotiator, _partnerId, _paired, _everPaired, _wantPair, _partnerWebrtc, _iceServers, _upgradeFailures, _upgradeTimer, _timeoutTimer, _rejoinTimer, _counts, _closed2, _SocketPeer_instances, debug_fn, wireSession_fn, wireNegotiator_fn, requestPair_fn, onFound_fn, onLeft_fn, onRefusal_fn, scheduleUpgrade_fn, sendDirect_fn, assertOpen_fn;
 var _SocketPeer = class _SocketPeer extends Emitter {
   /**
    * @param options See {@linkcode SocketPeerOptions}.
@@ -6319,14 +6774,20 @@ var _SocketPeer = class _SocketPeer extends Emitter {
     __privateAdd(this, _SocketPeer_instances);
     /** The options in force, defaults applied. */
     __publicField(this, "options");
-    /** This instance's random id; the server and the partner know it by it. */
-    __publicField(this, "peerId", randomId());
+    /**
+     * This instance's public id, as the partner sees it: the first 32 hex
+     * digits of SHA-256 of a random secret that only this instance and the
+     * server know (it resumes the slot after a reconnect).
+     */
+    __publicField(this, "peerId");
+    __privateAdd(this, _secret, randomId());
     /** The pair code this peer joins. */
     __publicField(this, "pairCode");
     /** Whether this peer makes the WebRTC offer in the current pair. */
     __publicField(this, "initiator", false);
     __privateAdd(this, _session);
     __privateAdd(this, _stream);
+    __privateAdd(this, _pacer);
     __privateAdd(this, _negotiator);
     __privateAdd(this, _partnerId, null);
     __privateAdd(this, _paired, false);
@@ -6341,6 +6802,7 @@ var _SocketPeer = class _SocketPeer extends Emitter {
     __privateAdd(this, _counts, { upgrades: 0, downgrades: 0, upgradeErrors: 0 });
     __privateAdd(this, _closed2, false);
     this.options = resolveClientOptions(options, scriptUrl);
+    this.peerId = publicPeerId(__privateGet(this, _secret));
     const opts = this.options;
     this.pairCode = opts.pairCode;
     __privateSet(this, _wantPair, opts.pairCode !== void 0);
@@ -6348,8 +6810,11 @@ var _SocketPeer = class _SocketPeer extends Emitter {
     __privateSet(this, _stream, new MessageStream({
       relay: {
         open: /* @__PURE__ */ __name(() => __privateGet(this, _paired) && __privateGet(this, _session).connected, "open"),
-        writable: /* @__PURE__ */ __name(() => true, "writable"),
-        send: /* @__PURE__ */ __name((frame) => __privateGet(this, _session).sendFrame(frame), "send")
+        writable: /* @__PURE__ */ __name(() => __privateGet(this, _pacer).ready(), "writable"),
+        send: /* @__PURE__ */ __name((frame) => {
+          __privateGet(this, _pacer).spend(frame.byteLength);
+          __privateGet(this, _session).sendFrame(frame);
+        }, "send")
       },
       p2p: {
         open: /* @__PURE__ */ __name(() => __privateGet(this, _negotiator)?.channel != null, "open"),
@@ -6362,6 +6827,7 @@ var _SocketPeer = class _SocketPeer extends Emitter {
       highWaterMark: opts.highWaterMark,
       useRelay: opts.socketFallback
     }));
+    __privateSet(this, _pacer, new RelayPacer(() => __privateGet(this, _stream).pump()));
     __privateGet(this, _stream).on("data", (data) => this.emit("data", data));
     __privateGet(this, _stream).on("drain", () => this.emit("drain"));
     __privateGet(this, _stream).on("error", (err) => this.emit("error", err));
@@ -6518,6 +6984,7 @@ var _SocketPeer = class _SocketPeer extends Emitter {
     clearTimeout(__privateGet(this, _upgradeTimer));
     clearTimeout(__privateGet(this, _timeoutTimer));
     clearTimeout(__privateGet(this, _rejoinTimer));
+    __privateGet(this, _pacer).stop();
     __privateGet(this, _stream).close();
     __privateGet(this, _negotiator)?.destroy();
     __privateGet(this, _session).leave();
@@ -6541,8 +7008,10 @@ var _SocketPeer = class _SocketPeer extends Emitter {
     this.close();
   }
 };
+_secret = new WeakMap();
 _session = new WeakMap();
 _stream = new WeakMap();
+_pacer = new WeakMap();
 _negotiator = new WeakMap();
 _partnerId = new WeakMap();
 _paired = new WeakMap();
@@ -6577,7 +7046,7 @@ wireSession_fn = /* @__PURE__ */ __name(function() {
     }
   });
   session.on("refused", (cause) => {
-    const code = isOriginRefusal(cause) ? ErrorCode.ORIGIN : ErrorCode.CONNECTION;
+    const code = refusalCode(cause);
     const err = new SocketPeerError(code, `cannot connect to the server: ${cause?.message}`, {
       cause
     });
@@ -6650,7 +7119,7 @@ requestPair_fn = /* @__PURE__ */ __name(function() {
   __privateGet(this, _session).pair({
     v: PROTOCOL_VERSION,
     pairCode: this.pairCode,
-    peerId: this.peerId,
+    peerId: __privateGet(this, _secret),
     webrtc: __privateGet(this, _negotiator) !== null
   });
   if (this.options.timeout > 0 && !__privateGet(this, _paired)) {
@@ -6678,6 +7147,7 @@ onFound_fn = /* @__PURE__ */ __name(function(found) {
   __privateSet(this, _partnerWebrtc, found.webrtc);
   __privateSet(this, _iceServers, [...this.options.iceServers, ...found.iceServers]);
   __privateGet(this, _stream).maxMessageSize = Math.min(this.options.maxMessageSize, found.maxMessageSize);
+  __privateGet(this, _pacer).configure(found.relayRate ?? null);
   __privateGet(this, _stream).partner(same);
   __privateGet(this, _stream).flushAck();
   const info = {
@@ -6713,7 +7183,7 @@ onLeft_fn = /* @__PURE__ */ __name(function(reason) {
 }, "#onLeft");
 onRefusal_fn = /* @__PURE__ */ __name(function(notice) {
   const err = new SocketPeerError(notice.code, notice.message);
-  if (notice.code === ErrorCode.NOT_PAIRED) {
+  if (RECOVERABLE_CODES.has(notice.code) && notice.event !== WireEvent.PAIR) {
     this.emit("warning", err);
     return;
   }
@@ -6760,4 +7230,9 @@ export {
   SocketPeer,
   SocketPeerError
 };
+/*! Bundled license information:
+
+@noble/hashes/utils.js:
+  (*! noble-hashes - MIT License (c) 2022 Paul Miller (paulmillr.com) *)
+*/
 //# sourceMappingURL=socketpeer.mjs.map

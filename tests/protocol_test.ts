@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { io, type Socket } from "npm:socket.io-client@4.8.1";
 import { ErrorCode } from "../protocol/errors.ts";
 import { type ErrorNotice, WireEvent } from "../protocol/events.ts";
@@ -153,10 +154,12 @@ Deno.test("peer.found tells the protocol facts a third-party client needs", opts
   assert.deepEqual(f1, {
     pairCode: "facts",
     initiator: false,
-    peerId: "two",
+    // The partner sees a hash of the secret peerId, never the secret itself.
+    peerId: createHash("sha256").update("two").digest("hex").slice(0, 32),
     webrtc: false,
     iceServers: [{ urls: "stun:stun.test:3478" }],
     maxMessageSize: 16 * 1024 * 1024,
+    relayRate: { messagesPerSecond: 5000, bytesPerSecond: 16 * 1024 * 1024 },
   });
   assert.equal((f2 as { initiator: boolean }).initiator, true);
   const left = new Promise((resolve) => one.once(WireEvent.LEFT, resolve));

@@ -1,0 +1,54 @@
+// Browser-safe: no Deno or Node APIs.
+/**
+ * A token bucket, shared by the server (which enforces its relay rate) and
+ * the client (which paces itself below it).
+ *
+ * @example
+ * ```ts
+ * import { TokenBucket } from "./token_bucket.ts";
+ * const bucket = new TokenBucket(10, 20); // 10 per second, bursts of 20
+ * if (!bucket.take(1)) console.log("over the limit");
+ * ```
+ *
+ * @module
+ */
+
+/** A token bucket: `rate` tokens a second, holding at most `capacity`. */
+export class TokenBucket {
+  #tokens: number;
+  #last: number;
+
+  /**
+   * @param rate Tokens added per second.
+   * @param capacity The most tokens held (the burst).
+   * @param now The clock, in ms (for tests).
+   */
+  constructor(
+    readonly rate: number,
+    readonly capacity: number,
+    private readonly now: () => number = performance.now.bind(performance),
+  ) {
+    this.#tokens = capacity;
+    this.#last = now();
+  }
+
+  /** The tokens held now, refilled to this moment. */
+  get level(): number {
+    this.take(0);
+    return this.#tokens;
+  }
+
+  /**
+   * Takes `n` tokens when there are enough.
+   *
+   * @returns False (and takes nothing) when there are fewer than `n`.
+   */
+  take(n = 1): boolean {
+    const now = this.now();
+    this.#tokens = Math.min(this.capacity, this.#tokens + (now - this.#last) / 1000 * this.rate);
+    this.#last = now;
+    if (this.#tokens < n) return false;
+    this.#tokens -= n;
+    return true;
+  }
+}

@@ -1,0 +1,125 @@
+/**
+ * The counters behind the server's rate limits: the relay
+ * rate of one socket (warn first, then disconnect), and per-address counts
+ * (connections, pair requests). Addresses are `Map` keys, never object keys.
+ *
+ * @example
+ * ```ts
+ * import { RelayRateLimiter } from "./limits.ts";
+ * const limiter = new RelayRateLimiter({ messagesPerSecond: 5000, bytesPerSecond: 16 << 20 });
+ * if (limiter.frame(frame.byteLength) === "disconnect") socket.disconnect(true);
+ * ```
+ *
+ * @module
+ */
+import { TokenBucket } from "../protocol/token_bucket.ts";
+
+/** The relay limits of one socket. */
+export interface RelayRate {
+  /** Frames a second (data and acks). */
+  messagesPerSecond: number;
+  /** Bytes a second. */
+  bytesPerSecond: number;
+}
+
+/** What a {@linkcode RelayRateLimiter} says of one frame. */
+export type RateVerdict = "ok" | "warn" | "disconnect";
+
+/**
+ * The relay rate of one socket. Within the rate (with two seconds of burst)
+ * frames pass. Past it the first frame earns a warning; a socket that stays
+ * past it for `graceMs` after that is disconnected. Frames are never dropped
+ * silently: the exactly-once layer would only resend them.
+ */
+export class RelayRateLimiter {
+  #messages: TokenBucket;
+  #bytes: TokenBucket;
+  #overSince: number | null = null;
+  #now: () => number;
+
+  constructor(
+    rate: RelayRate,
+    private readonly graceMs = 3000,
+    now: () => number = performance.now.bind(performance),
+  ) {
+    this.#now = now;
+    this.#messages = new TokenBucket(rate.messagesPerSecond, rate.messagesPerSecond * 2, now);
+    this.#bytes = new TokenBucket(rate.bytesPerSecond, rate.bytesPerSecond * 2, now);
+  }
+
+  /** Counts one frame of `bytes` bytes. */
+  frame(bytes: number): RateVerdict {
+    const within = this.#messages.take(1) && this.#bytes.take(bytes);
+    const now = this.#now();
+    if (this.#overSince === null) {
+      if (within) return "ok";
+      this.#overSince = now;
+      return "warn";
+    }
+    // Forgiven once the socket has slowed enough for its buckets to refill halfway.
+    if (
+      within && this.#messages.level >= this.#messages.capacity / 2 &&
+      this.#bytes.level >= this.#bytes.capacity / 2
+    ) {
+      this.#overSince = null;
+      return "ok";
+    }
+    return now - this.#overSince > this.graceMs ? "disconnect" : "ok";
+  }
+}
+
+/** Counts open connections per address. */
+export class ConnectionCounter {
+  #counts = new Map<string, number>();
+
+  /** Adds one, unless the address is at `max` already. */
+  tryAdd(address: string, max: number): boolean {
+    const n = this.#counts.get(address) ?? 0;
+    if (n >= max) return false;
+    this.#counts.set(address, n + 1);
+    return true;
+  }
+
+  /** Removes one. */
+  remove(address: string): void {
+    const n = (this.#counts.get(address) ?? 0) - 1;
+    if (n <= 0) this.#counts.delete(address);
+    else this.#counts.set(address, n);
+  }
+
+  /** The count of an address. */
+  count(address: string): number {
+    return this.#counts.get(address) ?? 0;
+  }
+}
+
+/**
+ * One token bucket per address, for requests such as `pair` that a guesser
+ * would repeat. Idle buckets are forgotten after a while.
+ */
+export class AddressThrottle {
+  #buckets = new Map<string, { bucket: TokenBucket; seen: number }>();
+  #sweep = 0;
+
+  /**
+   * @param perMinute Requests an address may make a minute (and in a burst).
+   */
+  constructor(private readonly perMinute: number) {}
+
+  /** Whether an address may make one more request now. */
+  allow(address: string): boolean {
+    const now = performance.now();
+    if (++this.#sweep % 1024 === 0) {
+      for (const [key, entry] of this.#buckets) {
+        if (now - entry.seen > 120_000) this.#buckets.delete(key);
+      }
+    }
+    let entry = this.#buckets.get(address);
+    if (!entry) {
+      entry = { bucket: new TokenBucket(this.perMinute / 60, this.perMinute), seen: now };
+      this.#buckets.set(address, entry);
+    }
+    entry.seen = now;
+    return entry.bucket.take(1);
+  }
+}
