@@ -286,7 +286,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
    * ```ts
    * const peers = new SocketPeerServer({ port: 0, host: "127.0.0.1" });
    * await peers.ready;
-   * Deno.serve((req) => peers.handles(req) ? peers.fetch(req) : app(req));
+   * Deno.serve((req, info) => peers.handles(req) ? peers.fetch(req, info) : app(req));
    * ```
    */
   handles(request: Request): boolean {
@@ -300,12 +300,17 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
    * it, WebSocket upgrades included, to this server's own listener on
    * loopback. The server must be listening.
    *
+   * Pass `Deno.serve`'s second argument as `info` and set `trustProxy: true`
+   * so that per-address limits see the real client address (the bridge
+   * replaces any `X-Forwarded-For` the client sent).
+   *
    * @param request The incoming request.
+   * @param info The connection info (`Deno.ServeHandlerInfo`).
    * @returns The response.
    */
-  fetch(request: Request): Promise<Response> {
+  fetch(request: Request, info?: { remoteAddr: { hostname?: string } }): Promise<Response> {
     try {
-      return fetchThrough(request, this.port);
+      return fetchThrough(request, this.port, info?.remoteAddr.hostname);
     } catch (err) {
       return Promise.reject(err);
     }

@@ -21,10 +21,12 @@ const HOP_HEADERS = new Set([
   "sec-websocket-accept",
 ]);
 
-function forwardHeaders(headers: Headers): Headers {
+function forwardHeaders(headers: Headers, forwardedFor?: string): Headers {
   const out = new Headers();
   // append, not set: a response may carry several Set-Cookie headers.
   for (const [name, value] of headers) if (!HOP_HEADERS.has(name)) out.append(name, value);
+  // The one address this hop vouches for replaces whatever the client claimed.
+  if (forwardedFor !== undefined) out.set("x-forwarded-for", forwardedFor);
   return out;
 }
 
@@ -33,6 +35,7 @@ function forwardHeaders(headers: Headers): Headers {
  *
  * @param request The incoming request.
  * @param port The port SocketPeer's HTTP server listens on.
+ * @param forwardedFor The client's address, sent on as `X-Forwarded-For`.
  * @returns The response (a 101 for a WebSocket upgrade).
  *
  * @example
@@ -40,16 +43,20 @@ function forwardHeaders(headers: Headers): Headers {
  * Deno.serve((req) => fetchThrough(req, peers.port));
  * ```
  */
-export async function fetchThrough(request: Request, port: number): Promise<Response> {
+export async function fetchThrough(
+  request: Request,
+  port: number,
+  forwardedFor?: string,
+): Promise<Response> {
   const url = new URL(request.url);
   const target = `127.0.0.1:${port}${url.pathname}${url.search}`;
   if (request.headers.get("upgrade")?.toLowerCase() === "websocket") {
-    return await bridgeWebSocket(request, `ws://${target}`);
+    return await bridgeWebSocket(request, `ws://${target}`, forwardedFor);
   }
   const hasBody = request.method !== "GET" && request.method !== "HEAD";
   const response = await fetch(`http://${target}`, {
     method: request.method,
-    headers: forwardHeaders(request.headers),
+    headers: forwardHeaders(request.headers, forwardedFor),
     body: hasBody ? await request.arrayBuffer() : undefined,
     redirect: "manual",
   });
@@ -79,9 +86,13 @@ function opened(socket: WebSocket): Promise<number | null> {
  * as an HTTP status, as it would without the bridge, instead of as a socket
  * that opens and closes at once.
  */
-async function bridgeWebSocket(request: Request, target: string): Promise<Response> {
+async function bridgeWebSocket(
+  request: Request,
+  target: string,
+  forwardedFor?: string,
+): Promise<Response> {
   // The request's headers cannot be read once it is upgraded.
-  const headers = forwardHeaders(request.headers);
+  const headers = forwardHeaders(request.headers, forwardedFor);
   headers.delete("sec-websocket-protocol");
   const upstream = new WebSocket(target, {
     headers: Object.fromEntries(headers),
