@@ -86,6 +86,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
   #closed?: Promise<void>;
   #connectionListener: (socket: PeerSocket) => void;
   #pairThrottle?: AddressThrottle;
+  #exempt: Set<string>;
 
   /**
    * @param options See {@linkcode SocketPeerServerOptions}; all optional.
@@ -110,11 +111,17 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     }
 
     const connections = new ConnectionCounter();
+    const exempt = this.#exempt = new Set(opts.exemptAddresses);
     const addressOf = (req: IncomingMessage) => clientAddress(req, opts.trustProxy);
     const admission = (next?: AllowRequest) =>
       originPolicy(
         opts.allowedOrigins,
-        connectionCap((a) => connections.count(a), opts.maxConnectionsPerIp, addressOf, next),
+        connectionCap(
+          (a) => exempt.has(a) ? 0 : connections.count(a),
+          opts.maxConnectionsPerIp,
+          addressOf,
+          next,
+        ),
       );
     if (options.io) {
       this.io = options.io as PeerServer;
@@ -172,7 +179,10 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     socket.data.address = clientAddress(socket.request, opts.trustProxy);
     if (opts.relayRate) socket.data.rate = new RelayRateLimiter(opts.relayRate);
     socket.on(WireEvent.PAIR, (payload: unknown) => {
-      if (this.#pairThrottle && !this.#pairThrottle.allow(socket.data.address!)) {
+      if (
+        this.#pairThrottle && !this.#exempt.has(socket.data.address!) &&
+        !this.#pairThrottle.allow(socket.data.address!)
+      ) {
         hub.refuse(
           socket,
           ErrorCode.RATE_LIMITED,

@@ -109,6 +109,14 @@ export interface SocketPeerServerOptions {
    */
   maxConnectionsPerIp?: number;
   /**
+   * Addresses the per-address limits (`maxConnectionsPerIp`,
+   * `pairRequestsPerMinute`) do not apply to. Loopback by default: local
+   * tools and tests, and a proxy on the same host when `trustProxy` is off
+   * (set `trustProxy` instead, so that each client is limited).
+   * @default {["127.0.0.1", "::1", "::ffff:127.0.0.1"]}
+   */
+  exemptAddresses?: string[];
+  /**
    * Take the client address from the first `X-Forwarded-For` entry (set this
    * only behind a proxy you run, which overwrites that header).
    * @default {false}
@@ -171,6 +179,7 @@ export interface ResolvedServerOptions {
   authorize?: (handshake: HandshakeInfo) => boolean | Promise<boolean>;
   maxConnectionsPerIp: number;
   trustProxy: boolean;
+  exemptAddresses: string[];
   relayRate: RelayRate | false;
   pairRequestsPerMinute: number;
   maxRelayBacklog: number;
@@ -247,6 +256,13 @@ export function resolveServerOptions(options: SocketPeerServerOptions): Resolved
     }
     nonNegativeInteger("turn.ttl", ttl, 86_400);
   }
+  if (
+    options.exemptAddresses !== undefined &&
+    (!Array.isArray(options.exemptAddresses) ||
+      options.exemptAddresses.some((a) => typeof a !== "string"))
+  ) {
+    throw bad("exemptAddresses must be an array of addresses");
+  }
   if (options.authorize !== undefined && typeof options.authorize !== "function") {
     throw bad("authorize must be a function");
   }
@@ -289,6 +305,7 @@ export function resolveServerOptions(options: SocketPeerServerOptions): Resolved
     authorize: options.authorize,
     maxConnectionsPerIp: nonNegativeInteger("maxConnectionsPerIp", options.maxConnectionsPerIp, 50),
     trustProxy: flag("trustProxy", options.trustProxy, false),
+    exemptAddresses: options.exemptAddresses ?? ["127.0.0.1", "::1", "::ffff:127.0.0.1"],
     relayRate,
     pairRequestsPerMinute: nonNegativeInteger(
       "pairRequestsPerMinute",
