@@ -239,7 +239,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
 
     if (opts.autoconnect) {
       setTimeout(() => {
-        if (!this.#closed && !this.#session.connected) this.connect();
+        if (!this.#closed) this.connect();
       }, 0);
     }
   }
@@ -467,7 +467,11 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
    */
   connect(): void {
     this.#assertOpen();
-    if (this.#session.connected) return;
+    if (this.#session.connected) {
+      // An adopted socket may be connected already: pair on it.
+      if (!this.#paired) this.#requestPair();
+      return;
+    }
     this.emit("connect_attempt");
     this.#session.connect();
   }

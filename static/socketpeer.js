@@ -6839,7 +6839,7 @@
       __privateMethod(this, _SocketPeer_instances, wireNegotiator_fn).call(this);
       if (opts.autoconnect) {
         setTimeout(() => {
-          if (!__privateGet(this, _closed2) && !__privateGet(this, _session).connected) this.connect();
+          if (!__privateGet(this, _closed2)) this.connect();
         }, 0);
       }
     }
@@ -6850,7 +6850,10 @@
      */
     connect() {
       __privateMethod(this, _SocketPeer_instances, assertOpen_fn).call(this);
-      if (__privateGet(this, _session).connected) return;
+      if (__privateGet(this, _session).connected) {
+        if (!__privateGet(this, _paired)) __privateMethod(this, _SocketPeer_instances, requestPair_fn).call(this);
+        return;
+      }
       this.emit("connect_attempt");
       __privateGet(this, _session).connect();
     }

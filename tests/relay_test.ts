@@ -278,3 +278,17 @@ Deno.test("pair(code) moves a peer to another pair code", opts, async () => {
   assert.equal((await server.stats()).waiting, 0);
   assert.throws(() => a.pair("bad code!"), (err) => err instanceof SocketPeerError);
 });
+
+Deno.test("a peer given a socket that is connected already pairs on it", opts, async () => {
+  await using server = await startServer();
+  const { origin } = new URL(server.url);
+  const socket = io(origin, { path: "/socketpeer/socket.io/", transports: ["websocket"] });
+  try {
+    await new Promise<void>((resolve) => socket.once("connect", () => resolve()));
+    using a = peer(server.url, { pairCode: "warm-socket", socket });
+    using b = peer(server.url, { pairCode: "warm-socket" });
+    await paired(a, b);
+  } finally {
+    socket.disconnect();
+  }
+});
