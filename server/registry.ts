@@ -40,8 +40,24 @@ export interface RegistryStats {
 }
 
 /**
+ * What a registry shared by several server processes notices by itself.
+ *
+ * - `orphaned`: the partner of `member` was on a server process that died
+ *   (its heartbeat lapsed) and was removed; `member` now waits alone.
+ * - `lost`: the store forgot this process's entries (it restarted empty, or
+ *   this process was presumed dead); the process should join its peers again.
+ */
+export type RegistryEvent =
+  | { type: "orphaned"; pairCode: string; member: PairMember }
+  | { type: "lost" };
+
+/**
  * The pairing store. Every decision is atomic: two peers that join one code
  * at the same moment pair exactly once, and a third is busy.
+ *
+ * A store shared by several server processes (see `RedisPairRegistry`) also
+ * implements the optional members: the members a process recorded vanish
+ * when the process dies, as they do from an in-memory registry.
  */
 export interface PairRegistry {
   /** Adds a member under a code, or reports the code busy. */
@@ -54,6 +70,12 @@ export interface PairRegistry {
   members(pairCode: string): Promise<PairMember[]>;
   /** Live counts. */
   stats(): Promise<RegistryStats>;
+  /** Subscribes to what a shared registry notices by itself. */
+  watch?(listener: (event: RegistryEvent) => void): void;
+  /** Resolves when the store answers; rejects when it cannot be reached. */
+  ping?(): Promise<void>;
+  /** Stops the registry's timers and connections; the store keeps its data. */
+  close?(): Promise<void>;
 }
 
 /**

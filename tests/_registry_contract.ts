@@ -14,12 +14,25 @@ const member = (id: string): PairMember => ({
   webrtc: true,
 });
 
+/** A registry under test, and what the contract needs to control it. */
+export interface RegistryUnderTest extends PairRegistry {
+  /** Frees what the registry holds (connections, keys). */
+  dispose?: () => Promise<void>;
+  /**
+   * Kills the server process this registry belongs to, with no chance to
+   * clean up, and returns the registry another process sees once the death
+   * is known: a surviving node of the same store, or, for a store of one
+   * process, the restarted process's. Resolves once the death is known.
+   */
+  crash: () => Promise<RegistryUnderTest>;
+}
+
 /** Registers the contract's tests for one implementation. */
 export function registryContract(
   name: string,
-  make: () => Promise<PairRegistry & { dispose?: () => Promise<void> }>,
+  make: () => Promise<RegistryUnderTest>,
 ): void {
-  const test = (what: string, fn: (registry: PairRegistry) => Promise<void>) =>
+  const test = (what: string, fn: (registry: RegistryUnderTest) => Promise<void>) =>
     Deno.test(`${name}: ${what}`, async () => {
       const registry = await make();
       try {
@@ -80,6 +93,27 @@ export function registryContract(
     }
     assert.deepEqual(await r.stats(), { waiting: 0, paired: 4 });
     assert.deepEqual(await r.members("nothing"), []);
+  });
+
+  test("a process that dies leaves no pairs behind: its codes are free again", async (r) => {
+    await r.join("alone", member("a"));
+    await r.join("pair", member("b"));
+    await r.join("pair", member("c"));
+    const survivor = await r.crash();
+    try {
+      assert.deepEqual(await survivor.members("alone"), []);
+      assert.deepEqual(await survivor.members("pair"), []);
+      assert.deepEqual(await survivor.stats(), { waiting: 0, paired: 0 });
+      assert.equal(await survivor.leave("pair", "s-b"), null);
+      assert.deepEqual(await survivor.join("pair", member("d")), { status: "waiting" });
+      assert.deepEqual(await survivor.join("pair", member("e")), {
+        status: "paired",
+        partner: member("d"),
+      });
+      assert.deepEqual(await survivor.join("alone", member("f")), { status: "waiting" });
+    } finally {
+      await survivor.dispose?.();
+    }
   });
 
   test("fifty pairs joining at once each pair exactly once", async (r) => {

@@ -1,4 +1,9 @@
 import { MemoryPairRegistry } from "../server/registry.ts";
-import { registryContract } from "./_registry_contract.ts";
+import { registryContract, type RegistryUnderTest } from "./_registry_contract.ts";
 
-registryContract("MemoryPairRegistry", () => Promise.resolve(new MemoryPairRegistry()));
+/** One process's registry; when the process dies its memory goes, and a restart begins empty. */
+function memoryRegistry(): Promise<RegistryUnderTest> {
+  return Promise.resolve(Object.assign(new MemoryPairRegistry(), { crash: memoryRegistry }));
+}
+
+registryContract("MemoryPairRegistry", memoryRegistry);
