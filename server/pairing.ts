@@ -3,6 +3,10 @@
  * the pair (and makes the WebRTC offer), a third is busy. When one leaves,
  * the other is told and waits under the same code for a new partner.
  *
+ * Every change to a socket's pairing state is a {@linkcode PeerUpdate},
+ * applied by the node that holds the socket: here when it is local, else on
+ * the node it is connected to (in a cluster).
+ *
  * @module
  */
 import { createHash } from "node:crypto";
@@ -10,8 +14,9 @@ import { ErrorCode } from "../protocol/errors.ts";
 import { type PairRequest, type PeerLeft, WireEvent } from "../protocol/events.ts";
 import { PROTOCOL_VERSION } from "../protocol/version.ts";
 import type { Hub } from "./hub.ts";
+import type { PeerUpdate } from "./node_link.ts";
 import type { PeerSocket } from "./peer_socket.ts";
-import type { PairMember } from "./registry.ts";
+import type { JoinResult, PairMember } from "./registry.ts";
 import { turnCredentials } from "./turn.ts";
 
 /**
@@ -35,6 +40,10 @@ export class Pairing {
    * that saw the drop.)
    */
   #reserved = new Map<string, { peerId: string; until: number }>();
+  /** What each local socket joined as, to join again after the store forgot it. */
+  #joined = new WeakMap<PeerSocket, PairMember>();
+  /** The last queued task of each socket that has one running. */
+  #busy = new Set<Promise<void>>();
 
   constructor(private readonly hub: Hub) {}
 
@@ -54,11 +63,18 @@ export class Pairing {
 
   /** Runs one of a socket's pairing requests after the ones before it. */
   serialize(socket: PeerSocket, task: () => Promise<void>): Promise<void> {
-    const run = (socket.data.queue ?? Promise.resolve()).then(task).catch((err) => {
+    const run = (socket.data.queue ?? this.hub.ready).then(task).catch((err) => {
       this.hub.refuse(socket, ErrorCode.INVALID_PAYLOAD, `pairing failed: ${err}`);
     });
     socket.data.queue = run;
+    this.#busy.add(run);
+    run.then(() => this.#busy.delete(run));
     return run;
+  }
+
+  /** Resolves once every queued pairing task has run (before the registry closes). */
+  async idle(): Promise<void> {
+    while (this.#busy.size > 0) await Promise.all(this.#busy);
   }
 
   /** Handles a checked `pair` request. */
@@ -93,45 +109,68 @@ export class Pairing {
     }
     if (!socket.connected) return;
     if (this.#isReservedForAnother(pairCode, peerId)) {
-      hub.counters.busy++;
-      socket.emit(WireEvent.BUSY, { pairCode });
-      hub.events.emit("busy", { pairCode });
+      this.#tellBusy(socket, pairCode);
       return;
     }
     const me: PairMember = { socketId: socket.id, peerId, webrtc: request.webrtc !== false };
-    const result = await hub.registry.join(pairCode, me);
-    if (result.status === "busy") {
-      hub.counters.busy++;
-      socket.emit(WireEvent.BUSY, { pairCode });
-      hub.events.emit("busy", { pairCode });
-      return;
-    }
+    // Set before the registry answers: a partner on another node may be
+    // introduced to this socket before the answer arrives here.
     socket.data.pairCode = pairCode;
     socket.data.peerId = peerId;
+    let result: JoinResult;
+    try {
+      result = await hub.registry.join(pairCode, me);
+    } catch (err) {
+      socket.data.pairCode = undefined;
+      throw err;
+    }
+    if (result.status === "busy") {
+      socket.data.pairCode = undefined;
+      this.#tellBusy(socket, pairCode);
+      return;
+    }
+    this.#joined.set(socket, me);
+    this.#settle(socket, pairCode, me, result);
+  }
+
+  #tellBusy(socket: PeerSocket, pairCode: string): void {
+    this.hub.counters.busy++;
+    socket.emit(WireEvent.BUSY, { pairCode });
+    this.hub.events.emit("busy", { pairCode });
+  }
+
+  /** Acts on what the registry answered to a socket's join. */
+  #settle(
+    socket: PeerSocket,
+    pairCode: string,
+    me: PairMember,
+    result: Exclude<JoinResult, { status: "busy" }>,
+  ): void {
     let partner: PairMember | null = null;
     if (result.status === "replaced") {
       // The same client came back on a new socket before its old one was
       // noticed gone: the new socket takes the slot, the old one is dropped.
-      const old = hub.local(result.replaced.socketId);
-      if (old) {
-        old.data.pairCode = undefined;
-        old.data.partner = undefined;
-        old.disconnect(true);
+      if (result.replaced.socketId !== socket.id) {
+        this.#route({ type: "replaced", socketId: result.replaced.socketId });
       }
       partner = result.partner;
     } else if (result.status === "paired") {
       partner = result.partner;
     }
-    if (!partner) {
+    if (partner) {
+      this.#introduce(pairCode, partner, me);
+    } else if (socket.data.partner === undefined) {
       socket.emit(WireEvent.WAITING, { pairCode });
       this.#startWaitTimer(socket);
-      return;
     }
-    this.#introduce(pairCode, partner, me);
   }
 
-  /** Tells two members of a code about each other; `newcomer` makes the offer. */
-  #introduce(pairCode: string, waiting: PairMember, newcomer: PairMember): void {
+  /**
+   * Tells two members of a code about each other; `newcomer` makes the offer.
+   * `again`: they were paired before, and are introduced again so that both
+   * resend what was not acknowledged.
+   */
+  #introduce(pairCode: string, waiting: PairMember, newcomer: PairMember, again = false): void {
     const { hub } = this;
     for (
       const [self, other, initiator] of [
@@ -139,22 +178,116 @@ export class Pairing {
         [newcomer, waiting, true],
       ] as const
     ) {
-      const local = hub.local(self.socketId);
-      if (local) {
-        clearTimeout(local.data.waitTimer);
-        local.data.partner = other.socketId;
-      }
-      hub.deliver(self.socketId, WireEvent.FOUND, {
-        pairCode,
-        initiator,
-        peerId: other.peerId,
-        webrtc: self.webrtc && other.webrtc,
-        iceServers: this.#iceServers(self.peerId),
-        maxMessageSize: hub.options.maxMessageSize,
-        relayRate: hub.options.relayRate || null,
+      this.#route({
+        type: "found",
+        socketId: self.socketId,
+        partner: other.socketId,
+        found: {
+          pairCode,
+          initiator,
+          peerId: other.peerId,
+          webrtc: self.webrtc && other.webrtc,
+          iceServers: this.#iceServers(self.peerId),
+          maxMessageSize: hub.options.maxMessageSize,
+          relayRate: hub.options.relayRate || null,
+        },
       });
     }
-    hub.events.emit("pair", { pairCode });
+    if (!again) hub.events.emit("pair", { pairCode });
+  }
+
+  /** Applies an update here when the socket is local, else sends it to its node. */
+  #route(update: PeerUpdate): void {
+    const local = this.hub.local(update.socketId);
+    if (local) this.apply(local, update);
+    else this.hub.forward(update);
+  }
+
+  /**
+   * Applies an update to a socket this node holds: the one place where a
+   * socket's partner changes and its client hears of it.
+   */
+  apply(socket: PeerSocket, update: PeerUpdate): void {
+    const { data } = socket;
+    switch (update.type) {
+      case "found":
+        // Decided for a code the socket has left since.
+        if (data.pairCode !== update.found.pairCode) return;
+        clearTimeout(data.waitTimer);
+        data.partner = update.partner;
+        socket.emit(WireEvent.FOUND, update.found);
+        return;
+      case "left":
+        if (data.pairCode !== update.left.pairCode) return;
+        data.partner = undefined;
+        this.#startWaitTimer(socket);
+        socket.emit(WireEvent.LEFT, update.left);
+        return;
+      case "kicked":
+        data.pairCode = undefined;
+        data.partner = undefined;
+        clearTimeout(data.waitTimer);
+        socket.emit(WireEvent.LEFT, update.left);
+        socket.disconnect(true);
+        return;
+      case "replaced":
+        data.pairCode = undefined;
+        data.partner = undefined;
+        socket.disconnect(true);
+        return;
+    }
+  }
+
+  /**
+   * Joins every local peer again (the store forgot them, or messages between
+   * nodes were lost while Redis was out of reach). A pair on this node lost
+   * nothing; a pair across nodes is introduced again, so both clients resend
+   * what was not acknowledged, and duplicates are dropped on arrival.
+   */
+  resync(): void {
+    for (const socket of this.hub.io.sockets.sockets.values()) {
+      if (socket.data.pairCode !== undefined) this.serialize(socket, () => this.#rejoin(socket));
+    }
+  }
+
+  async #rejoin(socket: PeerSocket): Promise<void> {
+    const { pairCode } = socket.data;
+    const me = this.#joined.get(socket);
+    if (pairCode === undefined || !me || !socket.connected) return;
+    const result = await this.hub.registry.join(pairCode, me);
+    if (socket.data.pairCode !== pairCode) return;
+    if (result.status === "busy") {
+      // Two other peers took the code while the store had forgotten this one.
+      socket.data.pairCode = undefined;
+      socket.data.partner = undefined;
+      this.#tellBusy(socket, pairCode);
+      return;
+    }
+    const partner = result.status === "waiting" ? null : result.partner;
+    if (!partner && socket.data.partner !== undefined) {
+      // The partner is not in the store: if it lives, its node joins it
+      // again, and the two are introduced then.
+      this.apply(socket, {
+        type: "left",
+        socketId: socket.id,
+        left: { pairCode, reason: "disconnected" },
+      });
+      return;
+    }
+    if (partner && partner.socketId === socket.data.partner && this.hub.local(partner.socketId)) {
+      return;
+    }
+    if (partner) {
+      if (result.status === "replaced" && result.replaced.socketId !== socket.id) {
+        this.#route({ type: "replaced", socketId: result.replaced.socketId });
+      }
+      this.#introduce(pairCode, partner, me, true);
+    }
+  }
+
+  /** A partner's node died: its partner here, or on another node, waits again. */
+  orphaned(pairCode: string, member: PairMember): void {
+    this.#tellLeft(member, pairCode, "disconnected");
   }
 
   #iceServers(peerId: string) {
@@ -213,12 +346,7 @@ export class Pairing {
   }
 
   #tellLeft(member: PairMember, pairCode: string, reason: PeerLeft["reason"]): void {
-    const local = this.hub.local(member.socketId);
-    if (local) {
-      local.data.partner = undefined;
-      this.#startWaitTimer(local);
-    }
-    this.hub.deliver(member.socketId, WireEvent.LEFT, { pairCode, reason });
+    this.#route({ type: "left", socketId: member.socketId, left: { pairCode, reason } });
     this.hub.events.emit("unpair", { pairCode, reason });
   }
 
@@ -230,15 +358,11 @@ export class Pairing {
   async kick(pairCode: string): Promise<number> {
     const members = await this.hub.registry.clear(pairCode);
     for (const member of members) {
-      const local = this.hub.local(member.socketId);
-      if (local) {
-        local.data.pairCode = undefined;
-        local.data.partner = undefined;
-        clearTimeout(local.data.waitTimer);
-      }
-      this.hub.deliver(member.socketId, WireEvent.LEFT, { pairCode, reason: "kicked" });
-      if (local) local.disconnect(true);
-      else this.hub.io.in(member.socketId).disconnectSockets(true);
+      this.#route({
+        type: "kicked",
+        socketId: member.socketId,
+        left: { pairCode, reason: "kicked" },
+      });
     }
     if (members.length > 0) this.hub.events.emit("unpair", { pairCode, reason: "kicked" });
     return members.length;

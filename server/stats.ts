@@ -31,4 +31,19 @@ export class RelayCounters {
   signalsRelayed = 0;
   busy = 0;
   refused = 0;
+  /** Refusals by error code. */
+  readonly refusedByCode = new Map<string, number>();
+  /** Signals delivered by type; each `offer` starts an upgrade attempt. */
+  readonly signalsByType = new Map<string, number>();
+
+  /** Counts one refusal. */
+  countRefusal(code: string): void {
+    this.refused++;
+    this.refusedByCode.set(code, (this.refusedByCode.get(code) ?? 0) + 1);
+  }
+
+  /** Counts one delivered signal. */
+  countSignal(type: string): void {
+    this.signalsByType.set(type, (this.signalsByType.get(type) ?? 0) + 1);
+  }
 }
