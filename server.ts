@@ -3,7 +3,8 @@
  * WebRTC signals over socket.io, and serves the browser client and a demo.
  *
  * Run it: `deno run -A server.ts` (listens on `PORT`, default 3000, and
- * `HOST`, default 0.0.0.0).
+ * `HOST`, default 0.0.0.0; with `REDIS_URL`, joins the cluster of nodes that
+ * share that Redis: see DEPLOY.md).
  *
  * @example
  * ```ts
@@ -42,8 +43,16 @@ import { MemoryPairRegistry } from "./server/registry.ts";
 import { Relay } from "./server/relay.ts";
 import { RelayCounters, type ServerStats } from "./server/stats.ts";
 import { fetchThrough } from "./server/fetch_bridge.ts";
+import { formatMetrics } from "./server/metrics.ts";
+import type { ResolvedRedisOptions } from "./server/options.ts";
+import type { Cluster } from "./server/cluster.ts";
 
-export type { HandshakeInfo, SocketPeerServerOptions } from "./server/options.ts";
+// Cluster mode's module, imported only when it is used: its npm packages
+// (ioredis, the Redis adapter) are then not even fetched without Redis.
+type ClusterModule = typeof import("./server/cluster.ts");
+const CLUSTER_MODULE = new URL("./server/cluster.ts", import.meta.url).href;
+
+export type { HandshakeInfo, RedisOptions, SocketPeerServerOptions } from "./server/options.ts";
 export type { RelayRate } from "./server/limits.ts";
 export type { ServerEvents } from "./server/events.ts";
 export type { ServerStats } from "./server/stats.ts";
@@ -86,6 +95,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
   #closed?: Promise<void>;
   #connectionListener: (socket: PeerSocket) => void;
   #pairThrottle?: AddressThrottle;
+  #cluster?: Cluster;
   #exempt: Set<string>;
 
   /**
@@ -105,7 +115,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
       (options.io ? undefined : createServer());
     this.#ownsHttpServer = !options.httpServer && !options.io;
 
-    const handler = createRequestHandler(opts, () => this.#health());
+    const handler = createRequestHandler(opts, () => this.#health(), () => this.#metrics());
     if (this.httpServer) {
       attachRequestHandler(this.httpServer, (req, res) => !this.#closed && handler(req, res));
     }
@@ -157,19 +167,27 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     const relay = new Relay(this.#hub);
     this.#connectionListener = (socket: PeerSocket) => this.#onConnection(socket, relay);
     this.io.on("connection", this.#connectionListener);
+    if (opts.redis) this.#hub.ready = this.#joinCluster(opts.redis);
 
     if (this.#ownsHttpServer) {
       const http = this.httpServer as HttpServer;
-      this.ready = new Promise((resolve, reject) => {
-        http.once("error", reject);
-        http.listen(opts.port, opts.host, () => {
-          http.off("error", reject);
-          resolve();
-        });
-      });
+      this.ready = this.#hub.ready.then(() =>
+        new Promise((resolve, reject) => {
+          http.once("error", reject);
+          http.listen(opts.port, opts.host, () => {
+            http.off("error", reject);
+            resolve();
+          });
+        })
+      );
     } else {
-      this.ready = Promise.resolve();
+      this.ready = this.#hub.ready;
     }
+  }
+
+  async #joinCluster(redis: ResolvedRedisOptions): Promise<void> {
+    const { Cluster }: ClusterModule = await import(CLUSTER_MODULE);
+    this.#cluster = await Cluster.start(this.#hub, this.#pairing, redis);
   }
 
   #onConnection(socket: PeerSocket, relay: Relay): void {
@@ -223,7 +241,27 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
   }
 
   async #health(): Promise<Record<string, unknown>> {
-    return { status: "ok", protocol: PROTOCOL_VERSION, ...(await this.stats()) };
+    if (this.options.redis && !await this.#cluster?.healthy()) {
+      // Pairing waits and relaying across nodes stops until Redis is back.
+      return {
+        status: "unavailable",
+        protocol: PROTOCOL_VERSION,
+        redis: "unreachable",
+        sockets: this.io.sockets.sockets.size,
+      };
+    }
+    const redis = this.options.redis ? { redis: "ok" } : {};
+    return { status: "ok", protocol: PROTOCOL_VERSION, ...redis, ...(await this.stats()) };
+  }
+
+  async #metrics(): Promise<string> {
+    const pairs = await this.#hub.registry.stats().catch(() => undefined);
+    return formatMetrics({
+      sockets: this.io.sockets.sockets.size,
+      pairs,
+      counters: this.#hub.counters,
+      redisUp: this.options.redis ? this.#cluster?.up === true : undefined,
+    });
   }
 
   /** The port the HTTP server listens on (after {@linkcode ready}). */
@@ -338,7 +376,16 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
    * ```
    */
   close(): Promise<void> {
-    this.#closed ??= (async () => {
+    this.#closed ??= this.#stop().then(async () => {
+      // Let the disconnected peers' departures reach the registry, then leave the cluster.
+      await this.#pairing.idle();
+      await this.#cluster?.close();
+    });
+    return this.#closed;
+  }
+
+  #stop(): Promise<void> {
+    return (async () => {
       if (!this.#ownsIo) {
         // Someone else's socket.io server: leave it running, drop our peers.
         this.io.off("connection", this.#connectionListener);
@@ -356,17 +403,22 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
       http.closeAllConnections?.();
       await closed;
     })();
-    return this.#closed;
   }
 }
 
 if (import.meta.main) {
   const port = Number(Deno.env.get("PORT") ?? 3000);
   const host = Deno.env.get("HOST") ?? "0.0.0.0";
-  const server = new SocketPeerServer({ port, host });
+  const url = Deno.env.get("REDIS_URL");
+  const server = new SocketPeerServer({ port, host, ...(url ? { redis: { url } } : {}) });
   await server.ready;
   console.log(`SocketPeer server listening on http://${host}:${server.port}/`);
   console.log(`  client library: ${server.url}socketpeer.js`);
+  if (url) {
+    const shown = new URL(url);
+    if (shown.password) shown.password = "***";
+    console.log(`  cluster mode: pairs shared through Redis at ${shown.href}`);
+  }
   const shutdown = async (signal: string) => {
     console.log(`${signal}: shutting down`);
     await server.close();

@@ -1,6 +1,6 @@
 /**
  * The plain HTTP side of the server: the browser client library, the demo
- * page and the health endpoint. Files are read next to this module (through
+ * page, the health endpoint and the Prometheus metrics. Files are read next to this module (through
  * `fetch`, so it works from a checkout and from a URL import alike), once,
  * and kept in memory.
  *
@@ -52,19 +52,22 @@ function notModified(header: string | undefined, etag: string): boolean {
   return header.split(",").some((tag) => tag.trim().replace(/^W\//, "") === etag);
 }
 
-/** Answers HTTP requests for the library, demo and health; says whether it did. */
+/** Answers HTTP requests for the library, demo, health and metrics; says whether it did. */
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 /**
  * Makes the handler for the server's own HTTP paths.
  *
  * @param options The server's options (path, serveLibrary, serveDemo).
- * @param health Produces the health document.
+ * @param health Produces the health document; a `status` other than `"ok"`
+ * answers 503.
+ * @param metrics Produces the metrics in the Prometheus text format.
  * @returns A handler that returns false for paths it does not own.
  */
 export function createRequestHandler(
   options: ResolvedServerOptions,
   health: () => Promise<Record<string, unknown>>,
+  metrics?: () => Promise<string>,
 ): RequestHandler {
   const files = new Map<string, Promise<StaticFile>>();
   const file = (route: string, name: string, rewrite?: (text: string) => string) => {
@@ -89,13 +92,14 @@ export function createRequestHandler(
     routes.set("/index.html", demo);
   }
   const healthPath = `${options.path}health`;
+  const metricsPath = `${options.path}metrics`;
 
   return (req, res) => {
     const pathname = (req.url ?? "/").split("?")[0];
     if (req.method !== "GET" && req.method !== "HEAD") return false;
     if (pathname === healthPath) {
       health().then((doc) => {
-        res.writeHead(200, {
+        res.writeHead(doc.status === "ok" ? 200 : 503, {
           "content-type": "application/json; charset=utf-8",
           "cache-control": "no-store",
         });
@@ -103,6 +107,19 @@ export function createRequestHandler(
       }, (err) => {
         res.writeHead(503, { "content-type": "application/json; charset=utf-8" });
         res.end(JSON.stringify({ status: "error", error: String(err) }));
+      });
+      return true;
+    }
+    if (pathname === metricsPath && metrics) {
+      metrics().then((text) => {
+        res.writeHead(200, {
+          "content-type": "text/plain; version=0.0.4; charset=utf-8",
+          "cache-control": "no-store",
+        });
+        res.end(req.method === "HEAD" ? undefined : text);
+      }, (err) => {
+        res.writeHead(500, { "content-type": "text/plain; charset=utf-8" });
+        res.end(`SocketPeer cannot produce metrics: ${err}`);
       });
       return true;
     }

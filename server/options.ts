@@ -96,6 +96,14 @@ export interface SocketPeerServerOptions {
    */
   registry?: PairRegistry;
   /**
+   * Cluster mode: several server processes behind one address share pairing
+   * state, and relay to each other's peers, through one Redis (7 or later; a
+   * single primary, not Redis Cluster). See DEPLOY.md. `server.ts` takes the
+   * URL from `REDIS_URL`. Not together with `registry`.
+   * @default {undefined} (one process, pairing state in memory)
+   */
+  redis?: RedisOptions;
+  /**
    * Decides whether a connection may proceed, from its handshake (headers,
    * query, `auth` payload, address). Return (or resolve) false, or throw, to
    * refuse: the client gets `connect_error` with code `ERR_UNAUTHORIZED`.
@@ -151,6 +159,40 @@ export interface SocketPeerServerOptions {
   resumeGrace?: number;
 }
 
+/** The `redis` option: where the cluster's Redis is. */
+export interface RedisOptions {
+  /** `redis://[[user]:password@]host[:port][/db]`, or `rediss://` for TLS. */
+  url: string;
+  /**
+   * Prefix of every key and channel, so that several deployments can share a Redis.
+   * @default {"socketpeer:"}
+   */
+  prefix?: string;
+  /**
+   * Milliseconds without a heartbeat after which a node counts as dead: its
+   * pairs are removed and their partners told. Heartbeats go four times as often.
+   * @default {10000}
+   */
+  nodeTimeout?: number;
+}
+
+/** The `redis` option after defaults. */
+export type ResolvedRedisOptions = Required<RedisOptions>;
+
+function resolveRedisOptions(options: SocketPeerServerOptions): ResolvedRedisOptions | undefined {
+  const { redis } = options;
+  if (redis === undefined) return undefined;
+  if (options.registry) throw bad("give either redis or registry, not both");
+  if (typeof redis?.url !== "string" || !/^rediss?:\/\/[^/]/.test(redis.url)) {
+    throw bad(`redis.url must be a redis:// or rediss:// URL, got ${String(redis?.url)}`);
+  }
+  const prefix = redis.prefix ?? "socketpeer:";
+  if (typeof prefix !== "string") throw bad("redis.prefix must be a string");
+  const nodeTimeout = nonNegativeInteger("redis.nodeTimeout", redis.nodeTimeout, 10_000);
+  if (nodeTimeout < 1000) throw bad("redis.nodeTimeout must be at least 1000 ms");
+  return { url: redis.url, prefix, nodeTimeout };
+}
+
 /** What `authorize` sees of a connection. */
 export interface HandshakeInfo {
   /** The request headers of the handshake. */
@@ -184,6 +226,7 @@ export interface ResolvedServerOptions {
   pairRequestsPerMinute: number;
   maxRelayBacklog: number;
   resumeGrace: number;
+  redis?: ResolvedRedisOptions;
 }
 
 function bad(message: string): SocketPeerError {
@@ -318,5 +361,6 @@ export function resolveServerOptions(options: SocketPeerServerOptions): Resolved
       8 * 1024 * 1024,
     ),
     resumeGrace: nonNegativeInteger("resumeGrace", options.resumeGrace, 15_000),
+    redis: resolveRedisOptions(options),
   };
 }
