@@ -127,6 +127,24 @@ export function sequenceProblems(received: unknown[], n: number): string | null 
   return `lost ${lost}, duplicated ${duplicated}, reordered ${reordered}, got ${received.length}/${n}`;
 }
 
+/**
+ * Sends the numbers 0..n-1, yielding every ten so that paths can switch (or
+ * a fault be injected by `onProgress`) mid-stream.
+ */
+export async function stream(
+  from: SocketPeer,
+  n: number,
+  onProgress?: (sent: number) => Promise<void> | void,
+): Promise<void> {
+  for (let i = 0; i < n; i++) {
+    from.send(i);
+    if (i % 10 === 9) {
+      await sleep(2);
+      await onProgress?.(i + 1);
+    }
+  }
+}
+
 /** A pause, for letting messages be in flight before a fault is injected. */
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { SocketPeer } from "../client.ts";
 import {
   next,
   paired,
@@ -8,21 +7,12 @@ import {
   sequenceProblems,
   sleep,
   startServer,
+  stream,
   until,
   upgraded,
 } from "./_fixtures.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-async function stream(from: SocketPeer, n: number, onProgress: (sent: number) => Promise<void>) {
-  for (let i = 0; i < n; i++) {
-    from.send(i);
-    if (i % 10 === 9) {
-      await sleep(2);
-      await onProgress(i + 1);
-    }
-  }
-}
 
 Deno.test(
   "after a server restart both peers re-pair on their own and no relayed message is lost or repeated",

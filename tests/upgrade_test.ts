@@ -1,5 +1,4 @@
 import assert from "node:assert/strict";
-import type { SocketPeer } from "../client.ts";
 import {
   next,
   nodeWrtc,
@@ -10,26 +9,12 @@ import {
   sequenceProblems,
   sleep,
   startServer,
+  stream,
   until,
   upgraded,
 } from "./_fixtures.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
-
-/** Sends 0..n-1, a few at a time, yielding between batches so paths can switch mid-stream. */
-async function stream(
-  from: SocketPeer,
-  n: number,
-  onProgress?: (sent: number) => Promise<void> | void,
-): Promise<void> {
-  for (let i = 0; i < n; i++) {
-    from.send(i);
-    if (i % 10 === 9) {
-      await sleep(2);
-      await onProgress?.(i + 1);
-    }
-  }
-}
 
 Deno.test(
   "two Deno peers upgrade to a direct DataChannel and exchange data on it",
