@@ -1,5 +1,5 @@
 /**
- * Pages for browser tests of the client. A page must come from the loopback server its peer
+ * Pages for browser tests of the client, and the demo page as a user sees it. A page must come from the loopback server its peer
  * connects to, so {@linkcode startPageServer} serves a minimal page from a `node:http` server
  * that a {@linkcode SocketPeerServer} attaches to (`{ httpServer }`). The page loads
  * `/socketpeer/socketpeer.js` and offers `startPeer(options)`, which makes the page's peer and
@@ -15,8 +15,10 @@
  * @module
  */
 import { createServer } from "node:http";
+import type { Page } from "npm:puppeteer-core@24.10.0";
 import type { SocketPeer, SocketPeerOptions } from "../client.ts";
 import { SocketPeerServer } from "../server.ts";
+import { waitFor } from "./_browser.ts";
 
 /**
  * A received value in a form that survives `page.evaluate` (an ArrayBuffer does not): binary
@@ -144,4 +146,40 @@ export async function startPageServer(): Promise<PageServer> {
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** The demo page's visible state, as a user sees it. */
+export function demoState(page: Page) {
+  return page.evaluate(() => {
+    const text = (id: string) => document.getElementById(id)!.textContent!.trim();
+    return {
+      code: (document.getElementById("code") as HTMLInputElement).value,
+      status: document.getElementById("status")!.dataset.state,
+      statusText: text("status"),
+      path: text("path"),
+      share: (document.getElementById("share") as HTMLAnchorElement).href,
+      incoming: [...document.querySelectorAll("#log .incoming .text")].map((e) => e.textContent),
+      outgoing: [...document.querySelectorAll("#log .outgoing .text")].map((e) => e.textContent),
+      errors: [...document.querySelectorAll("#log .error")].map((e) => e.textContent),
+    };
+  });
+}
+
+/** Waits until the demo page shows a status (`paired`, …) and a path (`P2P`, `Relay`, …). */
+export function waitForDemo(page: Page, status: string, path: string): Promise<unknown> {
+  return waitFor(
+    page,
+    (status, path) =>
+      document.getElementById("status")!.dataset.state === status &&
+      document.getElementById("path")!.textContent!.trim() === path,
+    { args: [status, path], timeout: 20_000, message: `demo ${status} on ${path}` },
+  );
+}
+
+/** Types and sends a chat message, as a user would in that tab. */
+export async function typeMessage(page: Page, text: string): Promise<void> {
+  // Puppeteer's clicks wait for a rendered frame, which only the front tab gets.
+  await page.bringToFront();
+  await page.type("#message", text);
+  await page.click("#send");
 }

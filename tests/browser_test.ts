@@ -3,11 +3,14 @@ import type { Page } from "npm:puppeteer-core@24.10.0";
 import type { SocketPeerOptions } from "../client.ts";
 import { launchBrowser, type TestBrowser, waitFor } from "./_browser.ts";
 import {
+  demoState,
   describeReceived,
   type PeerPage,
   type PeerRecord,
   type Received,
   startPageServer,
+  typeMessage,
+  waitForDemo,
 } from "./_browser_pages.ts";
 import { nodeWrtc, peer, record, sequenceProblems, startServer, until } from "./_fixtures.ts";
 
@@ -273,41 +276,6 @@ Deno.test("a browser page and a Deno peer upgrade to P2P and exchange data both 
   assert.equal(deno.stats().p2p.messagesReceived, 4);
   await closePeers(page);
 });
-
-/** The demo page's visible state. */
-function demoState(page: Page) {
-  return page.evaluate(() => {
-    const text = (id: string) => document.getElementById(id)!.textContent!.trim();
-    return {
-      code: (document.getElementById("code") as HTMLInputElement).value,
-      status: document.getElementById("status")!.dataset.state,
-      statusText: text("status"),
-      path: text("path"),
-      share: (document.getElementById("share") as HTMLAnchorElement).href,
-      incoming: [...document.querySelectorAll("#log .incoming .text")].map((e) => e.textContent),
-      outgoing: [...document.querySelectorAll("#log .outgoing .text")].map((e) => e.textContent),
-      errors: [...document.querySelectorAll("#log .error")].map((e) => e.textContent),
-    };
-  });
-}
-
-function waitForDemo(page: Page, status: string, path: string): Promise<unknown> {
-  return waitFor(
-    page,
-    (status, path) =>
-      document.getElementById("status")!.dataset.state === status &&
-      document.getElementById("path")!.textContent!.trim() === path,
-    { args: [status, path], timeout: 20_000, message: `demo ${status} on ${path}` },
-  );
-}
-
-/** Types and sends a chat message, as a user would in that tab. */
-async function typeMessage(page: Page, text: string): Promise<void> {
-  // Puppeteer's clicks wait for a rendered frame, which only the front tab gets.
-  await page.bringToFront();
-  await page.type("#message", text);
-  await page.click("#send");
-}
 
 Deno.test("two demo tabs joined by link and by form pair, go P2P and chat", async () => {
   await using server = await startServer();
