@@ -148,6 +148,30 @@ Deno.test(
   },
 );
 
+/**
+ * Streams 1,000 numbered messages each way between `a` and `b`, lets `fault`
+ * strike once 300 are sent, and checks that both re-pair and that nothing
+ * is lost, repeated or reordered.
+ */
+async function streamThrough(a: SocketPeer, b: SocketPeer, fault: () => Promise<unknown>) {
+  const atA = record(a);
+  const atB = record(b);
+  const rejoined = Promise.all([next(a, "reconnect", 60_000), next(b, "reconnect", 60_000)]);
+  let struck = false;
+  const strike = async (sent: number) => {
+    if (sent < 300 || struck) return;
+    struck = true;
+    await fault();
+  };
+  await Promise.all([stream(a, 1000, strike), stream(b, 1000, strike)]);
+  await rejoined;
+  await until(() => atA.length >= 1000 && atB.length >= 1000, "1,000 messages each way", 60_000);
+  await Promise.all([a.flush(), b.flush()]);
+  await sleep(50);
+  assert.equal(sequenceProblems(atB, 1000), null);
+  assert.equal(sequenceProblems(atA, 1000), null);
+}
+
 Deno.test(
   "a node killed with SIGKILL mid-stream: its peers re-pair through another node, nothing lost or repeated, no ghost pairs",
   opts,
@@ -168,22 +192,7 @@ Deno.test(
     using g2 = peer(doomed.url, { pairCode: "ghost", reconnect: false });
     await Promise.all([paired(a, b), paired(g1, g2)]);
     assert.deepEqual(balancer.routes, [doomed.port]);
-    const atA = record(a);
-    const atB = record(b);
-    const rejoined = Promise.all([next(a, "reconnect", 60_000), next(b, "reconnect", 60_000)]);
-    let killed = false;
-    const kill = async (sent: number) => {
-      if (sent < 300 || killed) return;
-      killed = true;
-      await doomed.kill("SIGKILL");
-    };
-    await Promise.all([stream(a, 1000, kill), stream(b, 1000, kill)]);
-    await rejoined;
-    await until(() => atA.length >= 1000 && atB.length >= 1000, "1,000 messages each way", 60_000);
-    await Promise.all([a.flush(), b.flush()]);
-    await sleep(50);
-    assert.equal(sequenceProblems(atB, 1000), null);
-    assert.equal(sequenceProblems(atA, 1000), null);
+    await streamThrough(a, b, () => doomed.kill("SIGKILL"));
     assert.equal(balancer.routes.at(-1), spare.port, "a reached the surviving node");
     assert.ok(b.stats().resent > 0, "frames sent towards the dead node were sent again");
     assert.ok(a.connected && b.connected);
@@ -198,6 +207,30 @@ Deno.test(
     await using h1 = peer(spare.url, { pairCode: "ghost" });
     await using h2 = peer(steady.url, { pairCode: "ghost" });
     await paired(h1, h2);
+  },
+);
+
+Deno.test(
+  "a node stopped with SIGTERM mid-stream: its peers move to another node, nothing lost or repeated, and its entries go at once",
+  opts,
+  async () => {
+    await using redis = await startRedis();
+    await using cluster = await nodes(redis.url, 3);
+    const [draining, spare, steady] = cluster;
+    using balancer = startProxy([draining.port, spare.port]);
+    await using a = peer(balancer.url, { pairCode: "drain" });
+    await using b = peer(steady.url, { pairCode: "drain" });
+    await paired(a, b);
+    assert.deepEqual(balancer.routes, [draining.port]);
+    await streamThrough(a, b, async () => {
+      const { code } = await draining.kill("SIGTERM");
+      assert.equal(code, 0);
+      // Retired, not left to lapse: only the two other nodes are known.
+      assert.match(await redis.command("SCARD", "socketpeer:nodes"), /^:2\r\n/);
+    });
+    assert.equal(balancer.routes.at(-1), spare.port, "a reached another node");
+    const { paired: pairs, waiting } = await health(spare);
+    assert.deepEqual([pairs, waiting], [1, 0]);
   },
 );
 
