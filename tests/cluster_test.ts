@@ -16,6 +16,7 @@ import {
   record,
   sequenceProblems,
   sleep,
+  startServer,
   stream,
   until,
   upgraded,
@@ -231,6 +232,26 @@ Deno.test(
     assert.equal(balancer.routes.at(-1), spare.port, "a reached another node");
     const { paired: pairs, waiting } = await health(spare);
     assert.deepEqual([pairs, waiting], [1, 0]);
+  },
+);
+
+Deno.test(
+  "server.leave(pairCode) on one node removes both peers, the one on another node too",
+  opts,
+  async () => {
+    await using redis = await startRedis();
+    await using one = await startServer({ redis: { url: redis.url } });
+    await using two = await startServer({ redis: { url: redis.url } });
+    using a = peer(one.url, { pairCode: "kick-across" });
+    using b = peer(two.url, { pairCode: "kick-across" });
+    await paired(a, b);
+    const errors: string[] = [];
+    b.on("error", (e) => errors.push(e.code));
+    const closed = Promise.all([next(a, "close"), next(b, "close")]);
+    assert.equal(await one.leave("kick-across"), 2);
+    await closed;
+    assert.deepEqual(errors, ["ERR_KICKED"]);
+    assert.deepEqual(await two.stats().then(({ paired, waiting }) => [paired, waiting]), [0, 0]);
   },
 );
 
