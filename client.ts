@@ -63,8 +63,10 @@ const FATAL_CODES = new Set<string>([
   ErrorCode.INVALID_PAIR_CODE,
   ErrorCode.PROTOCOL_VERSION,
   ErrorCode.PEER_TIMEOUT,
-  ErrorCode.ORIGIN,
 ]);
+
+/** How long a peer whose pair requests were throttled waits before asking again. */
+const PAIR_RETRY_AFTER_THROTTLE = 30_000;
 
 // The URL of the script that defined SocketPeer, read while it runs.
 const scriptUrl: string | undefined = (() => {
@@ -231,11 +233,18 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     this.#stream.on("error", (err) => this.emit("error", err));
     this.#stream.on("warning", (warning) => this.emit("warning", warning));
 
-    const Impl = opts.wrtc?.RTCPeerConnection ??
+    const Impl = (opts.wrtc?.RTCPeerConnection as typeof RTCPeerConnection | undefined) ??
       (globalThis as { RTCPeerConnection?: typeof RTCPeerConnection }).RTCPeerConnection;
     this.#negotiator = Impl ? new Negotiator(Impl, opts.rtcConfig, opts.upgradeTimeout) : null;
     this.#wireSession();
     this.#wireNegotiator();
+
+    // A page that goes away leaves its pair at once, rather than holding its
+    // slot as a dropped connection would (the reloaded page may want it).
+    const page = globalThis as { addEventListener?: typeof addEventListener; document?: unknown };
+    if (page.document && typeof page.addEventListener === "function") {
+      page.addEventListener("pagehide", () => this.close());
+    }
 
     if (opts.autoconnect) {
       setTimeout(() => {
@@ -288,7 +297,20 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     });
     session.onServer(WireEvent.FOUND, (found) => this.#onFound(found));
     session.onServer(WireEvent.LEFT, ({ reason }) => this.#onLeft(reason));
-    session.onServer(WireEvent.BUSY, ({ pairCode }) => {
+    session.onServer(WireEvent.BUSY, ({ pairCode, retryAfter }) => {
+      if (typeof retryAfter === "number") {
+        // A slot is held for a peer whose connection dropped; it may be
+        // free once that reservation lapses.
+        this.emit(
+          "warning",
+          new SocketPeerError(
+            ErrorCode.BUSY,
+            `Pair code "${pairCode}" is held for a reconnecting peer; asking again in ${retryAfter} ms`,
+          ),
+        );
+        this.#retryPair(retryAfter + 100);
+        return;
+      }
       this.#wantPair = false;
       const err = new SocketPeerError(ErrorCode.BUSY, `Pair code "${pairCode}" already in use`);
       this.emit("busy", err);
@@ -379,7 +401,10 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     this.initiator = found.initiator;
     this.#partnerWebrtc = found.webrtc;
     this.#iceServers = [...this.options.iceServers, ...found.iceServers];
-    this.#stream.maxMessageSize = Math.min(this.options.maxMessageSize, found.maxMessageSize);
+    this.#stream.limits(
+      Math.min(this.options.maxMessageSize, found.maxMessageSize),
+      found.maxMessageSize,
+    );
     this.#pacer.configure(found.relayRate ?? null);
     this.#stream.partner(same);
     this.#stream.flushAck();
@@ -420,7 +445,12 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
 
   #onRefusal(notice: ErrorNotice): void {
     const err = new SocketPeerError(notice.code, notice.message);
-    if (RECOVERABLE_CODES.has(notice.code) && notice.event !== WireEvent.PAIR) {
+    if (notice.code === ErrorCode.RATE_LIMITED && notice.event === WireEvent.PAIR) {
+      this.emit("warning", err);
+      this.#retryPair(PAIR_RETRY_AFTER_THROTTLE);
+      return;
+    }
+    if (RECOVERABLE_CODES.has(notice.code)) {
       this.emit("warning", err);
       return;
     }
@@ -430,6 +460,14 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       if (notice.code === ErrorCode.PEER_TIMEOUT) this.emit("connect_timeout", err);
     }
     this.emit("error", err);
+  }
+
+  /** Asks to pair again after `delay` ms, unless something else happened meanwhile. */
+  #retryPair(delay: number): void {
+    clearTimeout(this.#rejoinTimer);
+    this.#rejoinTimer = setTimeout(() => {
+      if (!this.#closed && !this.#paired) this.#requestPair();
+    }, delay);
   }
 
   /** The initiator tries the direct path, backing off after each failure. */
@@ -513,7 +551,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
    *
    * @example
    * ```ts
-   * if (!peer.send(chunk)) await new Promise((r) => peer.once("drain", r));
+   * if (!peer.send(chunk)) await new Promise<void>((r) => peer.once("drain", () => r()));
    * ```
    */
   send(data: unknown): boolean {

@@ -23,7 +23,6 @@ import { Server } from "npm:socket.io@4.8.1";
 import { Emitter } from "./protocol/emitter.ts";
 import { ErrorCode } from "./protocol/errors.ts";
 import { WireEvent } from "./protocol/events.ts";
-import { MAX_FRAME_SIZE } from "./protocol/frame.ts";
 import { checkPairRequest } from "./protocol/validate.ts";
 import { PROTOCOL_VERSION } from "./protocol/version.ts";
 import type { ServerEvents } from "./server/events.ts";
@@ -37,7 +36,12 @@ import {
 import { Pairing } from "./server/pairing.ts";
 import type { PeerServer, PeerSocket } from "./server/peer_socket.ts";
 import { authorization } from "./server/authorize.ts";
-import { AddressThrottle, ConnectionCounter, RelayRateLimiter } from "./server/limits.ts";
+import {
+  AddressThrottle,
+  ConnectionCounter,
+  MAX_HTTP_BUFFER_SIZE,
+  RelayRateLimiter,
+} from "./server/limits.ts";
 import { type AllowRequest, clientAddress, connectionCap, originPolicy } from "./server/policy.ts";
 import { MemoryPairRegistry } from "./server/registry.ts";
 import { Relay } from "./server/relay.ts";
@@ -141,8 +145,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
       this.io = new Server(this.httpServer, {
         path: `${opts.path}socket.io/`,
         serveClient: false,
-        // Frames are at most MAX_FRAME_SIZE; leave room for socket.io's framing.
-        maxHttpBufferSize: MAX_FRAME_SIZE + 1024,
+        maxHttpBufferSize: MAX_HTTP_BUFFER_SIZE,
         perMessageDeflate: false,
         httpCompression: false,
         // A peer that vanishes without a FIN is noticed within 15 s.

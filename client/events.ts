@@ -59,7 +59,11 @@ export interface SocketPeerEvents {
   busy: [error: SocketPeerError];
   /** `send()` returned false earlier, and the buffer has drained below half of `highWaterMark`. */
   drain: [];
-  /** The peer closed (by `close()`/`destroy()`, or a fatal refusal). */
+  /**
+   * The peer closed: by `close()`/`destroy()`, the `timeout` option, being
+   * removed by the server (`ERR_KICKED`), or its page going away. (After a
+   * refusal such as `ERR_INVALID_PAIR_CODE` the peer stays open: `pair()` again.)
+   */
   close: [];
   /** Something failed; `error.code` says what. */
   error: [error: SocketPeerError];

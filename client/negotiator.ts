@@ -181,6 +181,7 @@ export class Negotiator extends Emitter<NegotiatorEvents> {
           candidate: candidate.candidate,
           sdpMid: candidate.sdpMid ?? null,
           sdpMLineIndex: candidate.sdpMLineIndex ?? null,
+          ...(candidate.usernameFragment ? { usernameFragment: candidate.usernameFragment } : {}),
         },
       });
     };

@@ -12,9 +12,14 @@ import type { RTCIceServerInit } from "../protocol/events.ts";
 import { type Serialization, SERIALIZATIONS } from "../protocol/serialization.ts";
 import { checkPairCode } from "../protocol/validate.ts";
 
-/** An RTCPeerConnection implementation (the `wrtc` option). */
+/**
+ * An RTCPeerConnection implementation (the `wrtc` option): any module or
+ * object with a W3C `RTCPeerConnection` constructor, such as
+ * `npm:node-datachannel@0.33.4/polyfill`. Its type is left open because such
+ * polyfills declare their own classes.
+ */
 export interface WebRtcImplementation {
-  RTCPeerConnection: typeof RTCPeerConnection;
+  RTCPeerConnection: unknown;
 }
 
 /** Options of a SocketPeer client. Every field is optional. */

@@ -101,6 +101,15 @@ export class MessageStream extends Emitter<StreamEvents> {
     this.inbox = new Inbox(options.maxMessageSize);
   }
 
+  /**
+   * Sets the size limits: what this side sends, and what it accepts (the
+   * server's limit, which the partner sends under too).
+   */
+  limits(send: number, receive: number): void {
+    this.maxMessageSize = send;
+    this.inbox.maxMessageSize = receive;
+  }
+
   /** Payload bytes sent and not yet acknowledged. */
   get bufferedAmount(): number {
     return this.outbox.bufferedAmount;
@@ -219,18 +228,35 @@ export class MessageStream extends Emitter<StreamEvents> {
     }
     if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
     this.#unackedBytes += bytes.byteLength;
+    // A listener that throws must not cost the messages after it: deliver
+    // them all, then let the first error surface as an uncaught one.
+    let thrown: { error: unknown } | undefined;
     for (const message of messages) {
       this.#unackedMessages++;
-      let value;
       try {
-        value = decodePayload(message.kind, message.payload);
-      } catch (err) {
-        this.emit("error", err as SocketPeerError);
-        continue;
+        if (message.error) {
+          this.emit("error", message.error);
+        } else {
+          let value;
+          try {
+            value = decodePayload(message.kind, message.payload);
+          } catch (err) {
+            this.emit("error", err as SocketPeerError);
+            continue;
+          }
+          this.emit("data", value);
+        }
+      } catch (error) {
+        thrown ??= { error };
       }
-      this.emit("data", value);
     }
     this.#scheduleAck();
+    if (thrown) {
+      const { error } = thrown;
+      queueMicrotask(() => {
+        throw error;
+      });
+    }
   }
 
   #scheduleAck(): void {

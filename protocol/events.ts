@@ -88,6 +88,12 @@ export interface PeerLeft {
 /** Body of {@linkcode WireEvent.BUSY}. */
 export interface BusyNotice {
   pairCode: string;
+  /**
+   * Present when a slot is only reserved for a peer whose connection dropped:
+   * the milliseconds until the reservation lapses, after which asking again
+   * may succeed.
+   */
+  retryAfter?: number;
 }
 
 /** Body of {@linkcode WireEvent.ERROR}. */

@@ -181,8 +181,8 @@ export function decodeFrame(bytes: Uint8Array): Frame {
 }
 
 /**
- * The fewest bytes the message a DATA frame belongs to can have, read from
- * its header: `(chunkCount - 1) × CHUNK_SIZE`. The server refuses a message
+ * The fewest bytes the message a DATA frame belongs to can have: its full
+ * chunks before the last, plus the last chunk when this frame is it. The server refuses a message
  * over its limit at the first frame that gives it away. ACK frames give 0.
  *
  * @param frame A decoded frame.
@@ -194,5 +194,7 @@ export function decodeFrame(bytes: Uint8Array): Frame {
  * ```
  */
 export function minMessageSize(frame: Frame): number {
-  return frame.type === FrameType.DATA ? (frame.chunkCount - 1) * CHUNK_SIZE : 0;
+  if (frame.type !== FrameType.DATA) return 0;
+  const last = frame.chunkIndex === frame.chunkCount - 1 ? frame.payload.byteLength : 0;
+  return (frame.chunkCount - 1) * CHUNK_SIZE + last;
 }

@@ -26,6 +26,12 @@ export interface InboundMessage {
   seq: number;
   kind: PayloadKind;
   payload: Uint8Array;
+  /**
+   * Set when the message was refused (larger than the limit): it holds its
+   * place in the order so that later messages still flow, and carries the
+   * error to report instead of data.
+   */
+  error?: SocketPeerError;
 }
 
 interface Partial {
@@ -52,7 +58,7 @@ export class Inbox {
   /**
    * @param maxMessageSize The largest message accepted, in bytes.
    */
-  constructor(readonly maxMessageSize: number) {}
+  constructor(public maxMessageSize: number) {}
 
   /** The cumulative acknowledgement to send: every message up to it was released. */
   get ackSeq(): number {
@@ -69,8 +75,9 @@ export class Inbox {
    *
    * @param frame A decoded DATA frame from either path.
    * @returns The messages this frame makes deliverable, in order (often none or one).
-   * @throws {SocketPeerError} `ERR_MESSAGE_TOO_LARGE` or `ERR_INVALID_PAYLOAD`
-   * for a frame no well-behaved sender makes.
+   * A message over the limit comes out in its place with `error` set.
+   * @throws {SocketPeerError} `ERR_INVALID_PAYLOAD` for a frame no
+   * well-behaved sender makes.
    */
   push(frame: DataFrame): InboundMessage[] {
     const { seq } = frame;
@@ -81,9 +88,21 @@ export class Inbox {
     if (seq - this.#delivered > MAX_REORDER_DISTANCE) {
       throw new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `Message ${seq} is too far ahead`);
     }
-    const message = frame.chunkCount === 1
-      ? { seq, kind: frame.kind, payload: frame.payload }
-      : this.#reassemble(frame);
+    let message: InboundMessage | null;
+    try {
+      message = frame.chunkCount === 1 ? this.#single(frame) : this.#reassemble(frame);
+    } catch (err) {
+      if ((err as SocketPeerError).code !== ErrorCode.MESSAGE_TOO_LARGE) throw err;
+      // Refuse this one message, not the stream: it keeps its place, its
+      // other chunks are dropped as duplicates, and later messages flow.
+      this.#partial.delete(seq);
+      message = {
+        seq,
+        kind: frame.kind,
+        payload: new Uint8Array(0),
+        error: err as SocketPeerError,
+      };
+    }
     if (!message) return [];
     if (seq !== this.#delivered + 1) {
       this.#complete.set(seq, message);
@@ -97,6 +116,16 @@ export class Inbox {
       this.#delivered = next.seq;
     }
     return ready;
+  }
+
+  #single(frame: DataFrame): InboundMessage {
+    if (frame.payload.byteLength > this.maxMessageSize) {
+      throw new SocketPeerError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `Message ${frame.seq} of ${frame.payload.byteLength} bytes exceeds ${this.maxMessageSize}`,
+      );
+    }
+    return { seq: frame.seq, kind: frame.kind, payload: frame.payload };
   }
 
   #reassemble(frame: DataFrame): InboundMessage | null {

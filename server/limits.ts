@@ -12,7 +12,15 @@
  *
  * @module
  */
+import { MAX_FRAME_SIZE } from "../protocol/frame.ts";
 import { TokenBucket } from "../protocol/token_bucket.ts";
+
+/**
+ * engine.io's `maxHttpBufferSize`: the largest packet a client may send.
+ * Frames are at most MAX_FRAME_SIZE; long-polling sends binary as base64
+ * (4/3 larger); 1 KiB more covers socket.io's framing.
+ */
+export const MAX_HTTP_BUFFER_SIZE = Math.ceil(MAX_FRAME_SIZE / 3) * 4 + 1024;
 
 /** The relay limits of one socket. */
 export interface RelayRate {

@@ -262,9 +262,13 @@ function flag(name: string, value: unknown, fallback: boolean): boolean {
 export function resolveServerOptions(options: SocketPeerServerOptions): ResolvedServerOptions {
   const path = options.path ?? "/socketpeer/";
   if (
-    typeof path !== "string" || !/^\/([\w.~-]+\/)*$/.test(path) || /\/\.{1,2}\//.test(path)
+    typeof path !== "string" || !/^\/([\w.~-]+\/)+$/.test(path) || /\/\.{1,2}\//.test(path)
   ) {
-    throw bad(`path must start and end with "/" (like "/socketpeer/"), got ${String(path)}`);
+    throw bad(
+      `path must be one or more segments that start and end with "/" (like "/socketpeer/"), got ${
+        String(path)
+      }`,
+    );
   }
   const port = nonNegativeInteger("port", options.port, 3000);
   if (port > 65535) throw bad(`port must be at most 65535, got ${port}`);

@@ -36,10 +36,10 @@ export function publicPeerId(secret: string): string {
 export class Pairing {
   /**
    * Slots of peers whose connection dropped, kept for them for `resumeGrace`
-   * ms. (Per server process: in a cluster, a reservation holds on the node
-   * that saw the drop.)
+   * ms: pair code → public peer id → expiry. (Per server process: in a
+   * cluster, a reservation holds on the node that saw the drop.)
    */
-  #reserved = new Map<string, { peerId: string; until: number }>();
+  #reserved = new Map<string, Map<string, number>>();
   /** What each local socket joined as, to join again after the store forgot it. */
   #joined = new WeakMap<PeerSocket, PairMember>();
   /** The last queued task of each socket that has one running. */
@@ -47,18 +47,39 @@ export class Pairing {
 
   constructor(private readonly hub: Hub) {}
 
-  #isReservedForAnother(pairCode: string, peerId: string): boolean {
+  /**
+   * How long slots reserved for peers other than `peerId` still hold (0: no
+   * such slot). The peer's own reservation, if any, is used up.
+   */
+  #reservedForOthers(pairCode: string, peerId: string): { count: number; until: number } {
     const now = Date.now();
     if (this.#reserved.size > 1024) {
-      for (const [code, r] of this.#reserved) if (r.until <= now) this.#reserved.delete(code);
+      for (const [code, slots] of this.#reserved) {
+        for (const [id, until] of slots) if (until <= now) slots.delete(id);
+        if (slots.size === 0) this.#reserved.delete(code);
+      }
     }
-    const reservation = this.#reserved.get(pairCode);
-    if (!reservation) return false;
-    if (reservation.until <= now || reservation.peerId === peerId) {
-      this.#reserved.delete(pairCode);
-      return false;
+    const slots = this.#reserved.get(pairCode);
+    if (!slots) return { count: 0, until: 0 };
+    slots.delete(peerId);
+    let count = 0;
+    let until = 0;
+    for (const [id, expiry] of slots) {
+      if (expiry <= now) {
+        slots.delete(id);
+      } else {
+        count++;
+        until = Math.max(until, expiry);
+      }
     }
-    return true;
+    if (slots.size === 0) this.#reserved.delete(pairCode);
+    return { count, until };
+  }
+
+  #reserve(pairCode: string, peerId: string): void {
+    const slots = this.#reserved.get(pairCode) ?? new Map<string, number>();
+    slots.set(peerId, Date.now() + this.hub.options.resumeGrace);
+    this.#reserved.set(pairCode, slots);
   }
 
   /** Runs one of a socket's pairing requests after the ones before it. */
@@ -108,9 +129,14 @@ export class Pairing {
       return;
     }
     if (!socket.connected) return;
-    if (this.#isReservedForAnother(pairCode, peerId)) {
-      this.#tellBusy(socket, pairCode);
-      return;
+    const reserved = this.#reservedForOthers(pairCode, peerId);
+    if (reserved.count > 0) {
+      // Slots kept for peers that dropped count as taken until they expire.
+      const present = (await hub.registry.members(pairCode)).filter((m) => m.peerId !== peerId);
+      if (present.length + reserved.count >= 2) {
+        this.#tellBusy(socket, pairCode, reserved.until - Date.now());
+        return;
+      }
     }
     const me: PairMember = { socketId: socket.id, peerId, webrtc: request.webrtc !== false };
     // Set before the registry answers: a partner on another node may be
@@ -133,9 +159,12 @@ export class Pairing {
     this.#settle(socket, pairCode, me, result);
   }
 
-  #tellBusy(socket: PeerSocket, pairCode: string): void {
+  #tellBusy(socket: PeerSocket, pairCode: string, retryAfter?: number): void {
     this.hub.counters.busy++;
-    socket.emit(WireEvent.BUSY, { pairCode });
+    socket.emit(
+      WireEvent.BUSY,
+      retryAfter === undefined ? { pairCode } : { pairCode, retryAfter: Math.max(1, retryAfter) },
+    );
     this.hub.events.emit("busy", { pairCode });
   }
 
@@ -336,7 +365,7 @@ export class Pairing {
     clearTimeout(socket.data.waitTimer);
     if (pairCode === undefined) return;
     if (reason === "disconnected" && peerId && this.hub.options.resumeGrace > 0) {
-      this.#reserved.set(pairCode, { peerId, until: Date.now() + this.hub.options.resumeGrace });
+      this.#reserve(pairCode, peerId);
     }
     socket.data.pairCode = undefined;
     socket.data.partner = undefined;

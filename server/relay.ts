@@ -41,7 +41,7 @@ export class Relay {
     }
     try {
       const frame = decodeFrame(bytes);
-      if (minMessageSize(frame) >= hub.options.maxMessageSize) {
+      if (minMessageSize(frame) > hub.options.maxMessageSize) {
         hub.refuse(
           socket,
           ErrorCode.MESSAGE_TOO_LARGE,

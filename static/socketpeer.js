@@ -719,7 +719,8 @@
         candidate: {
           candidate: candidate.candidate,
           sdpMid: candidate.sdpMid ?? null,
-          sdpMLineIndex: candidate.sdpMLineIndex ?? null
+          sdpMLineIndex: candidate.sdpMLineIndex ?? null,
+          ...candidate.usernameFragment ? { usernameFragment: candidate.usernameFragment } : {}
         }
       });
     };
@@ -6190,7 +6191,7 @@
 
   // protocol/inbox.ts
   var MAX_REORDER_DISTANCE = 65536;
-  var _delivered, _partial, _complete, _duplicates, _Inbox_instances, reassemble_fn;
+  var _delivered, _partial, _complete, _duplicates, _Inbox_instances, single_fn, reassemble_fn;
   var _Inbox = class _Inbox {
     /**
      * @param maxMessageSize The largest message accepted, in bytes.
@@ -6216,8 +6217,9 @@
      *
      * @param frame A decoded DATA frame from either path.
      * @returns The messages this frame makes deliverable, in order (often none or one).
-     * @throws {SocketPeerError} `ERR_MESSAGE_TOO_LARGE` or `ERR_INVALID_PAYLOAD`
-     * for a frame no well-behaved sender makes.
+     * A message over the limit comes out in its place with `error` set.
+     * @throws {SocketPeerError} `ERR_INVALID_PAYLOAD` for a frame no
+     * well-behaved sender makes.
      */
     push(frame) {
       const { seq } = frame;
@@ -6228,7 +6230,19 @@
       if (seq - __privateGet(this, _delivered) > MAX_REORDER_DISTANCE) {
         throw new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `Message ${seq} is too far ahead`);
       }
-      const message = frame.chunkCount === 1 ? { seq, kind: frame.kind, payload: frame.payload } : __privateMethod(this, _Inbox_instances, reassemble_fn).call(this, frame);
+      let message;
+      try {
+        message = frame.chunkCount === 1 ? __privateMethod(this, _Inbox_instances, single_fn).call(this, frame) : __privateMethod(this, _Inbox_instances, reassemble_fn).call(this, frame);
+      } catch (err) {
+        if (err.code !== ErrorCode.MESSAGE_TOO_LARGE) throw err;
+        __privateGet(this, _partial).delete(seq);
+        message = {
+          seq,
+          kind: frame.kind,
+          payload: new Uint8Array(0),
+          error: err
+        };
+      }
       if (!message) return [];
       if (seq !== __privateGet(this, _delivered) + 1) {
         __privateGet(this, _complete).set(seq, message);
@@ -6255,6 +6269,15 @@
   _complete = new WeakMap();
   _duplicates = new WeakMap();
   _Inbox_instances = new WeakSet();
+  single_fn = /* @__PURE__ */ __name(function(frame) {
+    if (frame.payload.byteLength > this.maxMessageSize) {
+      throw new SocketPeerError(
+        ErrorCode.MESSAGE_TOO_LARGE,
+        `Message ${frame.seq} of ${frame.payload.byteLength} bytes exceeds ${this.maxMessageSize}`
+      );
+    }
+    return { seq: frame.seq, kind: frame.kind, payload: frame.payload };
+  }, "#single");
   reassemble_fn = /* @__PURE__ */ __name(function(frame) {
     const { seq, chunkIndex, chunkCount } = frame;
     if ((chunkCount - 1) * CHUNK_SIZE2 >= this.maxMessageSize) {
@@ -6499,6 +6522,14 @@
       this.maxMessageSize = options.maxMessageSize;
       this.inbox = new Inbox(options.maxMessageSize);
     }
+    /**
+     * Sets the size limits: what this side sends, and what it accepts (the
+     * server's limit, which the partner sends under too).
+     */
+    limits(send, receive) {
+      this.maxMessageSize = send;
+      this.inbox.maxMessageSize = receive;
+    }
     /** Payload bytes sent and not yet acknowledged. */
     get bufferedAmount() {
       return this.outbox.bufferedAmount;
@@ -6595,18 +6626,33 @@
       }
       if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
       __privateSet(this, _unackedBytes, __privateGet(this, _unackedBytes) + bytes.byteLength);
+      let thrown;
       for (const message of messages) {
         __privateWrapper(this, _unackedMessages)._++;
-        let value2;
         try {
-          value2 = decodePayload(message.kind, message.payload);
-        } catch (err) {
-          this.emit("error", err);
-          continue;
+          if (message.error) {
+            this.emit("error", message.error);
+          } else {
+            let value2;
+            try {
+              value2 = decodePayload(message.kind, message.payload);
+            } catch (err) {
+              this.emit("error", err);
+              continue;
+            }
+            this.emit("data", value2);
+          }
+        } catch (error) {
+          thrown ?? (thrown = { error });
         }
-        this.emit("data", value2);
       }
       __privateMethod(this, _MessageStream_instances, scheduleAck_fn).call(this);
+      if (thrown) {
+        const { error } = thrown;
+        queueMicrotask(() => {
+          throw error;
+        });
+      }
     }
     /** Sends the pending acknowledgement now, if a path can take it. */
     flushAck() {
@@ -6717,9 +6763,9 @@
   var FATAL_CODES = /* @__PURE__ */ new Set([
     ErrorCode.INVALID_PAIR_CODE,
     ErrorCode.PROTOCOL_VERSION,
-    ErrorCode.PEER_TIMEOUT,
-    ErrorCode.ORIGIN
+    ErrorCode.PEER_TIMEOUT
   ]);
+  var PAIR_RETRY_AFTER_THROTTLE = 3e4;
   var scriptUrl = (() => {
     try {
       const script = globalThis.document?.currentScript;
@@ -6764,7 +6810,7 @@
     return hex(crypto.getRandomValues(new Uint8Array(16)));
   }
   __name(randomId, "randomId");
-  var _secret, _session, _stream, _pacer, _negotiator, _partnerId, _paired, _everPaired, _wantPair, _partnerWebrtc, _iceServers, _upgradeFailures, _upgradeTimer, _timeoutTimer, _rejoinTimer, _counts, _closed2, _SocketPeer_instances, debug_fn, wireSession_fn, wireNegotiator_fn, requestPair_fn, onFound_fn, onLeft_fn, onRefusal_fn, scheduleUpgrade_fn, sendDirect_fn, assertOpen_fn;
+  var _secret, _session, _stream, _pacer, _negotiator, _partnerId, _paired, _everPaired, _wantPair, _partnerWebrtc, _iceServers, _upgradeFailures, _upgradeTimer, _timeoutTimer, _rejoinTimer, _counts, _closed2, _SocketPeer_instances, debug_fn, wireSession_fn, wireNegotiator_fn, requestPair_fn, onFound_fn, onLeft_fn, onRefusal_fn, retryPair_fn, scheduleUpgrade_fn, sendDirect_fn, assertOpen_fn;
   var _SocketPeer = class _SocketPeer extends Emitter {
     /**
      * @param options See {@linkcode SocketPeerOptions}.
@@ -6837,6 +6883,10 @@
       __privateSet(this, _negotiator, Impl ? new Negotiator(Impl, opts.rtcConfig, opts.upgradeTimeout) : null);
       __privateMethod(this, _SocketPeer_instances, wireSession_fn).call(this);
       __privateMethod(this, _SocketPeer_instances, wireNegotiator_fn).call(this);
+      const page = globalThis;
+      if (page.document && typeof page.addEventListener === "function") {
+        page.addEventListener("pagehide", () => this.close());
+      }
       if (opts.autoconnect) {
         setTimeout(() => {
           if (!__privateGet(this, _closed2)) this.connect();
@@ -6893,7 +6943,7 @@
      *
      * @example
      * ```ts
-     * if (!peer.send(chunk)) await new Promise((r) => peer.once("drain", r));
+     * if (!peer.send(chunk)) await new Promise<void>((r) => peer.once("drain", () => r()));
      * ```
      */
     send(data) {
@@ -7068,7 +7118,18 @@
     });
     session.onServer(WireEvent.FOUND, (found) => __privateMethod(this, _SocketPeer_instances, onFound_fn).call(this, found));
     session.onServer(WireEvent.LEFT, ({ reason }) => __privateMethod(this, _SocketPeer_instances, onLeft_fn).call(this, reason));
-    session.onServer(WireEvent.BUSY, ({ pairCode }) => {
+    session.onServer(WireEvent.BUSY, ({ pairCode, retryAfter }) => {
+      if (typeof retryAfter === "number") {
+        this.emit(
+          "warning",
+          new SocketPeerError(
+            ErrorCode.BUSY,
+            `Pair code "${pairCode}" is held for a reconnecting peer; asking again in ${retryAfter} ms`
+          )
+        );
+        __privateMethod(this, _SocketPeer_instances, retryPair_fn).call(this, retryAfter + 100);
+        return;
+      }
       __privateSet(this, _wantPair, false);
       const err = new SocketPeerError(ErrorCode.BUSY, `Pair code "${pairCode}" already in use`);
       this.emit("busy", err);
@@ -7150,7 +7211,10 @@
     this.initiator = found.initiator;
     __privateSet(this, _partnerWebrtc, found.webrtc);
     __privateSet(this, _iceServers, [...this.options.iceServers, ...found.iceServers]);
-    __privateGet(this, _stream).maxMessageSize = Math.min(this.options.maxMessageSize, found.maxMessageSize);
+    __privateGet(this, _stream).limits(
+      Math.min(this.options.maxMessageSize, found.maxMessageSize),
+      found.maxMessageSize
+    );
     __privateGet(this, _pacer).configure(found.relayRate ?? null);
     __privateGet(this, _stream).partner(same);
     __privateGet(this, _stream).flushAck();
@@ -7187,7 +7251,12 @@
   }, "#onLeft");
   onRefusal_fn = /* @__PURE__ */ __name(function(notice) {
     const err = new SocketPeerError(notice.code, notice.message);
-    if (RECOVERABLE_CODES.has(notice.code) && notice.event !== WireEvent.PAIR) {
+    if (notice.code === ErrorCode.RATE_LIMITED && notice.event === WireEvent.PAIR) {
+      this.emit("warning", err);
+      __privateMethod(this, _SocketPeer_instances, retryPair_fn).call(this, PAIR_RETRY_AFTER_THROTTLE);
+      return;
+    }
+    if (RECOVERABLE_CODES.has(notice.code)) {
       this.emit("warning", err);
       return;
     }
@@ -7198,6 +7267,13 @@
     }
     this.emit("error", err);
   }, "#onRefusal");
+  /** Asks to pair again after `delay` ms, unless something else happened meanwhile. */
+  retryPair_fn = /* @__PURE__ */ __name(function(delay) {
+    clearTimeout(__privateGet(this, _rejoinTimer));
+    __privateSet(this, _rejoinTimer, setTimeout(() => {
+      if (!__privateGet(this, _closed2) && !__privateGet(this, _paired)) __privateMethod(this, _SocketPeer_instances, requestPair_fn).call(this);
+    }, delay));
+  }, "#retryPair");
   /** The initiator tries the direct path, backing off after each failure. */
   scheduleUpgrade_fn = /* @__PURE__ */ __name(function() {
     clearTimeout(__privateGet(this, _upgradeTimer));

@@ -102,8 +102,10 @@ Deno.test(
     guesser.pair("guess-2");
     await next(guesser, "peer.waiting");
     guesser.pair("guess-3");
-    const [err] = await next(guesser, "error");
+    // A warning, not an error: the peer asks again later by itself.
+    const [err] = await next(guesser, "warning");
     assert.equal(err.code, ErrorCode.RATE_LIMITED);
+    assert.equal(guesser.connected, false);
   },
 );
 
@@ -120,7 +122,8 @@ Deno.test(
     a.socket.io.engine.close(); // a transport drop, as when the network goes away
     assert.deepEqual(await aLost, ["disconnected"]);
     using stranger = peer(server.url, { pairCode: "reserved" });
-    await next(stranger, "busy");
+    const [held] = await next(stranger, "warning");
+    assert.equal(held.code, ErrorCode.BUSY);
     await next(a, "reconnect");
     await paired(a, b);
     const atB = record(b);
@@ -163,5 +166,36 @@ Deno.test(
     } finally {
       impostor.disconnect();
     }
+  },
+);
+
+Deno.test("when both peers drop at once, both come back to their pair", opts, async () => {
+  await using server = await startServer();
+  const [a, b] = pairOf(server.url, "both-drop");
+  using _a = a;
+  using _b = b;
+  await paired(a, b);
+  const back = Promise.all([next(a, "reconnect"), next(b, "reconnect")]);
+  a.socket.io.engine.close();
+  b.socket.io.engine.close();
+  await back;
+  await paired(a, b);
+});
+
+Deno.test(
+  "a newcomer held off by a reserved slot is told when to ask again, and pairs once it lapses",
+  opts,
+  async () => {
+    await using server = await startServer({ resumeGrace: 300 });
+    const [a, b] = pairOf(server.url, "lapse", { reconnect: false });
+    using _b = b;
+    await paired(a, b);
+    a.socket.io.engine.close(); // a is gone for good: it does not reconnect
+    await next(b, "peer.left");
+    using newcomer = peer(server.url, { pairCode: "lapse" });
+    const [warning] = await next(newcomer, "warning");
+    assert.equal(warning.code, ErrorCode.BUSY);
+    await paired(newcomer, b);
+    a.close();
   },
 );

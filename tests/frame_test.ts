@@ -103,6 +103,9 @@ Deno.test("decodeFrame() refuses malformed frames with stable codes", () => {
 
 Deno.test("minMessageSize() bounds a message from any one of its frames", () => {
   const frames = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(2 * CHUNK_SIZE + 1));
-  for (const bytes of frames) assert.equal(minMessageSize(decodeFrame(bytes)), 2 * CHUNK_SIZE);
+  const bounds = frames.map((bytes) => minMessageSize(decodeFrame(bytes)));
+  assert.deepEqual(bounds, [2 * CHUNK_SIZE, 2 * CHUNK_SIZE, 2 * CHUNK_SIZE + 1]);
+  const [single] = encodeMessage(2, PayloadKind.BINARY, new Uint8Array(500));
+  assert.equal(minMessageSize(decodeFrame(single)), 500);
   assert.equal(minMessageSize(decodeFrame(encodeAck(1))), 0);
 });

@@ -292,3 +292,70 @@ Deno.test("a peer given a socket that is connected already pairs on it", opts, a
     socket.disconnect();
   }
 });
+
+Deno.test(
+  "a peer on long-polling sends and receives messages larger than a frame",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const { origin } = new URL(server.url);
+    const socket = io(origin, { path: "/socketpeer/socket.io/", transports: ["polling"] });
+    try {
+      using a = peer(server.url, { pairCode: "polling-big", socket });
+      using b = peer(server.url, { pairCode: "polling-big" });
+      const atA = record(a);
+      const atB = record(b);
+      const big = new Uint8Array(200_000).map((_, i) => i % 253);
+      a.send(big);
+      b.send(big);
+      await until(() => atA.length === 1 && atB.length === 1, "both big messages arrived");
+      assert.deepEqual(new Uint8Array(atB[0] as ArrayBuffer), big);
+      assert.deepEqual(new Uint8Array(atA[0] as ArrayBuffer), big);
+      assert.equal(socket.io.engine.transport.name, "polling");
+    } finally {
+      socket.disconnect();
+    }
+  },
+);
+
+Deno.test(
+  "peers that asked for different maxMessageSize still agree: the smaller only limits what one sends",
+  opts,
+  async () => {
+    await using server = await startServer();
+    using small = peer(server.url, { pairCode: "mismatch", maxMessageSize: 1000 });
+    using large = peer(server.url, { pairCode: "mismatch" });
+    await paired(small, large);
+    const atSmall = record(small);
+    large.send(new Uint8Array(200_000));
+    large.send("after the big one");
+    await until(() => atSmall.length === 2, "both arrived");
+    assert.equal((atSmall[0] as ArrayBuffer).byteLength, 200_000);
+    assert.equal(atSmall[1], "after the big one");
+    assert.throws(() => small.send(new Uint8Array(1001)), (e) => e instanceof SocketPeerError);
+  },
+);
+
+Deno.test("a data listener that throws does not cost the messages after it", opts, async () => {
+  await using server = await startServer();
+  const [a, b] = pairOf(server.url, "throwing-listener");
+  using _a = a;
+  using _b = b;
+  await paired(a, b);
+  const got: unknown[] = [];
+  b.on("data", (d) => {
+    got.push(d);
+    if (d === "boom") throw new Error("listener bug");
+  });
+  const uncaught = new Promise<unknown>((resolve) => {
+    globalThis.addEventListener("error", (e) => {
+      e.preventDefault();
+      resolve(e.error);
+    }, { once: true });
+  });
+  a.send("boom");
+  a.send("still delivered");
+  assert.equal(((await uncaught) as Error).message, "listener bug");
+  await until(() => got.length === 2, "the second message arrived");
+  assert.deepEqual(got, ["boom", "still delivered"]);
+});

@@ -136,13 +136,25 @@ Deno.test("Inbox reassembles a chunked message, even when resent chunks repeat",
   );
 });
 
-Deno.test("Inbox refuses a message larger than its limit at the first chunk", () => {
-  const frames = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(3 * CHUNK_SIZE));
+Deno.test("Inbox refuses a message over its limit in its place and lets the next ones through", () => {
+  const outbox = new Outbox(1 << 30);
+  outbox.enqueue(PayloadKind.BINARY, new Uint8Array(3 * CHUNK_SIZE));
+  outbox.enqueue(PayloadKind.STRING, text("after"));
+  outbox.enqueue(PayloadKind.BINARY, new Uint8Array(10));
+  const frames = drain(outbox);
   const inbox = new Inbox(CHUNK_SIZE);
-  assert.throws(
-    () => inbox.push(data(frames[0])),
-    (err) => err instanceof SocketPeerError && err.code === ErrorCode.MESSAGE_TOO_LARGE,
-  );
+  const out = frames.flatMap((f) => inbox.push(data(f)));
+  assert.deepEqual(out.map((m) => m.seq), [1, 2, 3]);
+  assert.ok(out[0].error instanceof SocketPeerError);
+  assert.equal(out[0].error.code, ErrorCode.MESSAGE_TOO_LARGE);
+  assert.equal(out[1].error, undefined);
+  assert.equal(inbox.ackSeq, 3, "the refused message is acknowledged, so the sender moves on");
+});
+
+Deno.test("Inbox refuses a one-frame message over its limit too", () => {
+  const [frame] = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(100));
+  const [message] = new Inbox(99).push(data(frame));
+  assert.equal(message.error?.code, ErrorCode.MESSAGE_TOO_LARGE);
 });
 
 Deno.test("Inbox refuses a frame too far ahead of the stream", () => {
