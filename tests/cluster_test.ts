@@ -270,25 +270,26 @@ Deno.test(
     const atA = record(a);
     const atB = record(b);
     const atD = record(d);
-    let outage: Promise<void> | undefined;
-    const unhealthy = async () => {
+    // `a` sends messages 300 to 599 while Redis is down.
+    const down = async () => {
       await redis.stop();
       await Promise.all(
         cluster.map((node) => healthUntil(node, (h) => h.code === 503, "the node reports 503")),
       );
       assert.match(await metrics(one), /^socketpeer_redis_up 0$/m);
+    };
+    const up = async () => {
       c.send("while Redis is down");
       await until(() => atD.length === 1, "a pair on one node carries on", 30_000);
       await redis.start();
     };
     await Promise.all([
       stream(a, 1000, async (sent) => {
-        if (sent === 300) outage = unhealthy();
-        if (sent === 600) await outage;
+        if (sent === 300) await down();
+        if (sent === 600) await up();
       }),
       stream(b, 1000),
     ]);
-    await outage;
     await Promise.all(
       cluster.map((node) => healthUntil(node, (h) => h.code === 200, "the node is healthy again")),
     );
