@@ -102,8 +102,9 @@ export interface SocketPeerOptions {
    */
   socket?: Socket;
   /**
-   * The largest message this peer sends or accepts, in bytes (the server's
-   * limit applies too, when lower). Larger sends throw `ERR_MESSAGE_TOO_LARGE`.
+   * The largest message this peer sends, in bytes (the server's limit
+   * applies too, when lower). Larger sends throw `ERR_MESSAGE_TOO_LARGE`.
+   * Incoming messages are held to the server's limit.
    * @default {16777216} (16 MiB)
    */
   maxMessageSize?: number;
