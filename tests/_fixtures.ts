@@ -106,23 +106,40 @@ export function record(p: SocketPeer): unknown[] {
   return received;
 }
 
+/** How a numbered stream 0..n-1 arrived. */
+export interface Tally {
+  sent: number;
+  received: number;
+  lost: number;
+  duplicated: number;
+  /** Messages that came after a higher number. */
+  reordered: number;
+}
+
+/** Counts what was lost, duplicated and reordered of 0..n-1 in `received`. */
+export function tally(received: unknown[], n: number): Tally {
+  const seen = new Set<number>();
+  let duplicated = 0;
+  let reordered = 0;
+  let highest = -1;
+  for (const value of received) {
+    const i = value as number;
+    if (seen.has(i)) duplicated++;
+    else if (i < highest) reordered++;
+    seen.add(i);
+    highest = Math.max(highest, i);
+  }
+  let lost = 0;
+  for (let i = 0; i < n; i++) if (!seen.has(i)) lost++;
+  return { sent: n, received: received.length, lost, duplicated, reordered };
+}
+
 /**
  * Checks that `received` is exactly 0..n-1 in order; returns a summary of
  * what is wrong (lost, duplicated, reordered), or null when it is exact.
  */
 export function sequenceProblems(received: unknown[], n: number): string | null {
-  const seen = new Set<number>();
-  let duplicated = 0;
-  let reordered = 0;
-  let last = -1;
-  for (const value of received) {
-    const i = value as number;
-    if (seen.has(i)) duplicated++;
-    if (i < last) reordered++;
-    seen.add(i);
-    last = i;
-  }
-  const lost = n - seen.size;
+  const { lost, duplicated, reordered } = tally(received, n);
   if (lost === 0 && duplicated === 0 && reordered === 0 && received.length === n) return null;
   return `lost ${lost}, duplicated ${duplicated}, reordered ${reordered}, got ${received.length}/${n}`;
 }
