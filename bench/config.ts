@@ -11,6 +11,7 @@ export type PathId =
   | "relay-default"
   | "direct"
   | "socketio-node"
+  | "socketio-deno"
   | "ws-deno"
   | "datachannel"
   | "browser-relay"
@@ -46,6 +47,11 @@ export const PATHS: Record<PathId, PathInfo> = {
   "socketio-node": {
     label: "socket.io relay (Node)",
     what: "plain socket.io room relay on Node, same socket.io version",
+    baseline: true,
+  },
+  "socketio-deno": {
+    label: "socket.io relay (Deno)",
+    what: "the same socket.io room relay, run by Deno: what socket.io itself costs on Deno",
     baseline: true,
   },
   "ws-deno": {
@@ -84,6 +90,8 @@ export const HEADLINE_CASES: { path: PathId; size: number }[] = [
   { path: "relay", size: 64 * 1024 },
   { path: "socketio-node", size: 1024 },
   { path: "socketio-node", size: 64 * 1024 },
+  { path: "socketio-deno", size: 1024 },
+  { path: "socketio-deno", size: 64 * 1024 },
   { path: "ws-deno", size: 64 * 1024 },
   { path: "direct", size: 64 * 1024 },
   { path: "direct", size: 1024 * 1024 },
@@ -93,8 +101,9 @@ export const HEADLINE_CASES: { path: PathId; size: number }[] = [
 /** How much of everything a run does. */
 export interface Settings {
   quick: boolean;
-  /** Throughput: sizes, warm-up and measured milliseconds per case. */
+  /** Throughput: sizes, kinds (binary, string), warm-up and measured milliseconds per case. */
   sizes: number[];
+  kinds: boolean[];
   /** Sizes of the default-limits relay row (its backlog drains at the capped rate). */
   defaultLimitSizes: number[];
   warmupMs: number;
@@ -124,12 +133,15 @@ export interface Settings {
   activeMs: number;
   /** Run the Chromium paths. */
   browser: boolean;
+  /** Measure the baselines of pairing rate and sockets held too. */
+  connectionBaselines: boolean;
 }
 
 /** The full run: what `deno task bench` does. */
 export const FULL: Settings = {
   quick: false,
   sizes: SIZES,
+  kinds: [true, false],
   defaultLimitSizes: [1024, 64 * 1024, 1024 * 1024],
   warmupMs: 500,
   measureMs: 2000,
@@ -150,12 +162,14 @@ export const FULL: Settings = {
   activeRates: [1, 10],
   activeMs: 10_000,
   browser: true,
+  connectionBaselines: true,
 };
 
 /** `--quick`: every suite, briefly, for CI smoke use (under 2 minutes). */
 export const QUICK: Settings = {
   quick: true,
   sizes: [1024, 64 * 1024, 1024 * 1024],
+  kinds: [true],
   defaultLimitSizes: [64 * 1024],
   warmupMs: 100,
   measureMs: 400,
@@ -176,6 +190,7 @@ export const QUICK: Settings = {
   activeRates: [10],
   activeMs: 2000,
   browser: true,
+  connectionBaselines: false,
 };
 
 /** The targets of issue 4. */

@@ -145,6 +145,7 @@ async function main(): Promise<number> {
     throughput: [],
     latency: [],
     upgrade: {},
+    pairing: [],
     held: [],
     active: [],
     noise: [],
@@ -169,13 +170,24 @@ async function main(): Promise<number> {
   await installDependencies();
   results.versions = await versions();
 
+  // socket.io for the Node baseline, installed once when a suite needs it.
+  let nodeEnvironment: Promise<Record<string, string>> | undefined;
+  const nodeEnv = () =>
+    nodeEnvironment ??= prepareNodeBaseline(
+      results.versions.socketIo === "unknown" ? "4.8.1" : results.versions.socketIo,
+    );
+
   if (only.has("throughput")) {
     await runSuite("throughput", results, async () => {
-      const nodeEnv = await prepareNodeBaseline(
-        results.versions.socketIo === "unknown" ? "4.8.1" : results.versions.socketIo,
-      );
-      const kinds: ServerKind[] = ["socketpeer", "socketpeer-default", "socketio", "ws"];
-      const started = await Promise.allSettled(kinds.map((k) => startServer(k, nodeEnv)));
+      const kinds: ServerKind[] = [
+        "socketpeer",
+        "socketpeer-default",
+        "socketio",
+        "socketio-deno",
+        "ws",
+      ];
+      const env = await nodeEnv();
+      const started = await Promise.allSettled(kinds.map((k) => startServer(k, env)));
       const servers = {} as Record<ServerKind, RunningServer>;
       try {
         started.forEach((s, i) => {
@@ -202,21 +214,30 @@ async function main(): Promise<number> {
     });
   }
   if (only.has("upgrade")) {
-    results.upgrade.deno = await runSuite("upgrade", results, () => runUpgrade(settings));
+    const upgrade = await runSuite("upgrade", results, () => runUpgrade(settings));
+    results.upgrade.deno = upgrade?.deno;
+    results.upgrade.raw = upgrade?.raw;
   }
   if (only.has("held")) {
     const limit = openFilesLimit();
     const maxSockets = limit - SERVER_FD_RESERVE;
     const note = `the server may hold ${maxSockets} sockets: open files are limited to ${limit} ` +
       `(hard limit ${hardOpenFilesLimit()}) on this machine, one per socket`;
-    results.held = await runSuite("held", results, () => runHeld(settings, maxSockets, note)) ??
-      [];
+    results.held = await runSuite(
+      "held",
+      results,
+      async () => runHeld(settings, maxSockets, note, await nodeEnv()),
+    ) ?? [];
   }
   if (only.has("active")) {
     results.active = await runSuite("active", results, () => runActive(settings)) ?? [];
   }
   if (only.has("pairing")) {
-    results.pairing = await runSuite("pairing", results, () => runPairing(settings));
+    results.pairing = await runSuite(
+      "pairing",
+      results,
+      async () => runPairing(settings, await nodeEnv()),
+    ) ?? [];
   }
 
   results.noise = noiseOf(results.throughput);

@@ -87,9 +87,12 @@ export class Child {
     options: SpawnOptions & { v8Flags?: string[] },
   ): Child {
     const v8 = options.v8Flags?.length ? [`--v8-flags=${options.v8Flags.join(",")}`] : [];
+    // BENCH_CPU_PROF=<folder>: every Deno process writes a V8 CPU profile there on exit.
+    const profileDir = Deno.env.get("BENCH_CPU_PROF");
+    const profile = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
     return Child.spawn(
       Deno.execPath(),
-      ["run", "-A", "--quiet", ...v8, script, JSON.stringify(config ?? {})],
+      ["run", "-A", "--quiet", ...v8, ...profile, script, JSON.stringify(config ?? {})],
       options,
     );
   }

@@ -49,8 +49,11 @@ export interface Results {
   settings: Settings;
   throughput: ThroughputRow[];
   latency: LatencyResult[];
-  upgrade: { deno?: UpgradeResult; browser?: UpgradeResult };
-  pairing?: PairingResult;
+  /** SocketPeer's Deno and browser peers, and bare node-datachannel connections (`raw`). */
+  upgrade: { deno?: UpgradeResult; browser?: UpgradeResult; raw?: UpgradeResult };
+  /** SocketPeer's pairing rate first, then the socket.io baselines'. */
+  pairing: PairingResult[];
+  /** SocketPeer's steps, then the baselines' (`server` tells). */
   held: HeldStep[];
   active: ActiveResult[];
   noise: NoiseEntry[];

@@ -172,7 +172,12 @@ if (import.meta.main) {
     await Promise.all(browsers.map((b) => b.close()));
     Deno.exit(1);
   }
-  emit({ event: "version", chromium: await browsers[0].browser.version() });
+  emit({
+    event: "version",
+    chromium: await browsers[0].browser.version(),
+    // So that the orchestrator can end them should this process be killed.
+    pids: browsers.map((b) => b.browser.process()?.pid).filter((pid) => pid !== undefined),
+  });
   const run = async () => {
     await throughput(browsers, config);
     if (config.upgrades > 0) await upgrades(browsers, config);

@@ -6,8 +6,12 @@
  * Commands (stdin): `add <pairs>` → `{"event":"add","pairs":…,"failures":…}`;
  * `active <pairs> <rate per pair per s> <ms>` → `{"event":"active","rtts":[…],"sent":…,"lost":…}`.
  *
+ * With `kind` `"socketio"` or `"ws"`, it holds pairs on a baseline instead (a socket.io room
+ * relay, the raw WebSocket relay): bare sockets, joined two by two; `active` is not offered.
+ *
  * @module
  */
+import { io } from "npm:socket.io-client@4.8.1";
 import { SocketPeer } from "../../client.ts";
 import { flagOf, makePing, pingStamp } from "../harness/workload.ts";
 import { emit, serveControl } from "../servers/control.ts";
@@ -19,11 +23,41 @@ export interface HeldConfig {
   prefix: string;
   /** Pairings opened at once. */
   batch: number;
+  /** What holds the pairs. @default {"socketpeer"} */
+  kind?: "socketpeer" | "socketio" | "ws";
 }
 
 const config = JSON.parse(Deno.args[0] ?? "{}") as HeldConfig;
 const pairs: [SocketPeer, SocketPeer][] = [];
+/** Closes the baseline sockets. */
+const closers: (() => void)[] = [];
 let onRtt: ((rtt: number) => void) | null = null;
+
+/** Opens one pair of bare sockets on a baseline relay; false when it did not pair in time. */
+function openBare(code: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), 60_000);
+    let joined = 0;
+    const done = () => {
+      if (++joined === 2) {
+        clearTimeout(timer);
+        resolve(true);
+      }
+    };
+    for (let i = 0; i < 2; i++) {
+      if (config.kind === "ws") {
+        const ws = new WebSocket(`${config.url}/relay?code=${code}`);
+        ws.onmessage = (event) => event.data === "paired" && done();
+        closers.push(() => ws.close());
+      } else {
+        const socket = io(config.url, { transports: ["websocket"], forceNew: true });
+        socket.on("connect", () => socket.emit("join", code));
+        socket.once("paired", done);
+        closers.push(() => socket.disconnect());
+      }
+    }
+  });
+}
 
 function open(pairCode: string): Promise<[SocketPeer, SocketPeer] | null> {
   const options = { url: config.url, pairCode, serialization: "raw" as const };
@@ -52,21 +86,36 @@ function open(pairCode: string): Promise<[SocketPeer, SocketPeer] | null> {
   });
 }
 
+let bare = 0;
+let codes = 0;
+
 async function add(count: number): Promise<Record<string, unknown>> {
   const start = performance.now();
   let failures = 0;
   for (let done = 0; done < count;) {
     const batch = Math.min(config.batch, count - done);
-    const opened = await Promise.all(
-      Array.from({ length: batch }, (_, i) => open(`${config.prefix}-${pairs.length + i}`)),
-    );
-    for (const pair of opened) {
-      if (pair) pairs.push(pair);
-      else failures++;
+    if (config.kind && config.kind !== "socketpeer") {
+      const opened = await Promise.all(
+        Array.from({ length: batch }, () => openBare(`${config.prefix}-${codes++}`)),
+      );
+      failures += opened.filter((ok) => !ok).length;
+      bare += opened.filter((ok) => ok).length;
+    } else {
+      const opened = await Promise.all(
+        Array.from({ length: batch }, (_, i) => open(`${config.prefix}-${pairs.length + i}`)),
+      );
+      for (const pair of opened) {
+        if (pair) pairs.push(pair);
+        else failures++;
+      }
     }
     done += batch;
   }
-  return { pairs: pairs.length, failures, seconds: (performance.now() - start) / 1000 };
+  return {
+    pairs: pairs.length + bare,
+    failures,
+    seconds: (performance.now() - start) / 1000,
+  };
 }
 
 async function active(count: number, rate: number, ms: number): Promise<Record<string, unknown>> {
@@ -115,4 +164,5 @@ await serveControl({
     a.close();
     b.close();
   }
+  for (const close of closers) close();
 });

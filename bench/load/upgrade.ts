@@ -3,6 +3,10 @@
  * and times each pairing from the first `peer.found` to the moment both ends have their
  * DataChannel open (`upgrade`). Prints `progress` lines and one `result`.
  *
+ * With `raw: true`, the baseline: two bare node-datachannel connections in this process,
+ * candidates handed over at once (no server, no SocketPeer), timed from `createOffer` to both
+ * ends' channel open: what node-datachannel itself takes.
+ *
  * @module
  */
 import { SocketPeer } from "../../client.ts";
@@ -18,6 +22,8 @@ export interface UpgradeConfig {
   warmup: number;
   /** A pairing that has not upgraded by then counts as failed. */
   timeoutMs: number;
+  /** Time bare node-datachannel connections instead (the baseline). */
+  raw?: boolean;
 }
 
 /** Times one pairing; null when it did not upgrade within `timeoutMs`. */
@@ -45,6 +51,61 @@ async function pairing(url: string, pairCode: string, timeoutMs: number): Promis
   return ok ? Math.max(...open) - Math.min(...found) : null;
 }
 
+/** Times one bare node-datachannel connection; null when it did not open within `timeoutMs`. */
+async function rawPairing(timeoutMs: number): Promise<number | null> {
+  const start = performance.now();
+  const a = new nodeWrtc.RTCPeerConnection();
+  const b = new nodeWrtc.RTCPeerConnection();
+  // Candidates wait until their connection has its remote description, as SocketPeer's do.
+  const ready = new Map<RTCPeerConnection, RTCIceCandidateInit[] | null>([[a, []], [b, []]]);
+  const hand = (to: RTCPeerConnection) => (event: RTCPeerConnectionIceEvent) => {
+    if (!event.candidate) return;
+    const queue = ready.get(to);
+    if (queue) queue.push(event.candidate.toJSON());
+    else to.addIceCandidate(event.candidate).catch(() => {});
+  };
+  const remoteSet = async (pc: RTCPeerConnection) => {
+    const queue = ready.get(pc) ?? [];
+    ready.set(pc, null);
+    for (const candidate of queue) await pc.addIceCandidate(candidate).catch(() => {});
+  };
+  a.onicecandidate = hand(b);
+  b.onicecandidate = hand(a);
+  const channel = a.createDataChannel("bench");
+  const opened = Promise.all([
+    new Promise((resolve) => channel.onopen = resolve),
+    new Promise((resolve) => {
+      b.ondatachannel = (event) => {
+        if (event.channel.readyState === "open") resolve(true);
+        else event.channel.onopen = resolve;
+      };
+    }),
+  ]);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((resolve) =>
+    timer = setTimeout(() => resolve(false), timeoutMs)
+  );
+  const ok = await Promise.race([
+    (async () => {
+      await a.setLocalDescription(await a.createOffer());
+      await b.setRemoteDescription(a.localDescription!);
+      await remoteSet(b);
+      await b.setLocalDescription(await b.createAnswer());
+      await a.setRemoteDescription(b.localDescription!);
+      await remoteSet(a);
+      await opened;
+      return true;
+    })(),
+    timeout,
+  ]);
+  clearTimeout(timer);
+  const ms = performance.now() - start;
+  channel.close();
+  a.close();
+  b.close();
+  return ok ? ms : null;
+}
+
 if (import.meta.main) {
   const config = JSON.parse(Deno.args[0]) as UpgradeConfig;
   const samples: number[] = [];
@@ -52,7 +113,9 @@ if (import.meta.main) {
   const total = config.warmup + config.count;
   const prefix = `upgrade-${Date.now().toString(36)}`;
   for (let i = 0; i < total; i++) {
-    const ms = await pairing(config.url, `${prefix}-${i}`, config.timeoutMs);
+    const ms = config.raw
+      ? await rawPairing(config.timeoutMs)
+      : await pairing(config.url, `${prefix}-${i}`, config.timeoutMs);
     if (i >= config.warmup) {
       if (ms === null) failures++;
       else samples.push(Math.round(ms * 1000) / 1000);

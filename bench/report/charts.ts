@@ -15,6 +15,7 @@ const PATH_ORDER: PathId[] = [
   "browser-relay",
   "browser-direct",
   "socketio-node",
+  "socketio-deno",
   "ws-deno",
   "datachannel",
   "browser-datachannel",
@@ -159,6 +160,12 @@ export function upgradeChart(results: Results): string {
     "Time to upgrade: pairing to DataChannel open",
     [
       curveSeries("Deno peers (node-datachannel)", results.upgrade.deno?.curve, PALETTE[0]),
+      curveSeries(
+        "bare node-datachannel, no SocketPeer (baseline)",
+        results.upgrade.raw?.curve,
+        PALETTE[7],
+        true,
+      ),
       curveSeries("browser peers (Chromium)", results.upgrade.browser?.curve, PALETTE[1]),
     ],
     "",

@@ -68,6 +68,7 @@ function throughputTable(results: Results, binary: boolean): string {
 function ratioTable(results: Results): string {
   const pairs: [PathId, PathId][] = [
     ["relay", "socketio-node"],
+    ["relay", "socketio-deno"],
     ["relay", "ws-deno"],
     ["direct", "datachannel"],
     ["browser-relay", "socketio-node"],
@@ -183,10 +184,11 @@ export function markdown(results: Results): string {
   out.push("| Peers | Pairings | Success | p50 | p90 | p99 | p99.9 | max |");
   out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (
-    const [name, u] of [["Deno", results.upgrade.deno], [
-      "browser",
-      results.upgrade.browser,
-    ]] as const
+    const [name, u] of [
+      ["Deno (SocketPeer, node-datachannel)", results.upgrade.deno],
+      ["bare node-datachannel, no server (baseline; offer to open)", results.upgrade.raw],
+      ["browser (SocketPeer, Chromium)", results.upgrade.browser],
+    ] as const
   ) {
     if (!u) continue;
     out.push(
@@ -194,33 +196,55 @@ export function markdown(results: Results): string {
     );
   }
   out.push("");
-  if (results.pairing) {
-    const p = results.pairing;
-    out.push("## Pairing rate");
+  if (results.pairing.length) {
+    const first = results.pairing[0];
+    out.push("## Pairing rate (connect two sockets, pair, relay the first message, close)");
     out.push("");
     out.push(
-      `${n0(p.pairsPerSecond)} pairs/s (${n0(p.pairs)} pairings in ${p.seconds} s, ${p.failures} ` +
-        `failed) from ${p.loadProcesses} load processes × ${p.concurrency} concurrent pairings. ` +
-        `Server: ${p.serverCores} cores, ${p.serverCpuMsPerPair} CPU ms per pairing (≈ ` +
-        `${n0(p.pairsPerServerCoreSecond)} pairs/s per server core); load processes: ` +
-        `${p.loadCores} cores. One pairing took p50 ${p.duration.p50} ms, p99 ${p.duration.p99} ms.`,
+      `${first.loadProcesses} load processes × ${first.concurrency} concurrent pairings each, ` +
+        `for ${first.seconds} s. On ${results.machine.cores} cores the load processes and the ` +
+        "server share the CPU: the server's CPU per pairing tells what one server core sustains.",
     );
+    out.push("");
+    out.push(
+      "| Server | Pairs/s | Failed | Server cores | Server CPU ms per pair | ≈ pairs/s per server core | " +
+        "Load cores | Pairing p50 | p99 |",
+    );
+    out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    for (const p of results.pairing) {
+      out.push(
+        `| ${PATHS[p.server].label} | ${
+          n0(p.pairsPerSecond)
+        } | ${p.failures} | ${p.serverCores} | ` +
+          `${p.serverCpuMsPerPair} | ${n0(p.pairsPerServerCoreSecond)} | ${p.loadCores} | ` +
+          `${p.duration.p50} ms | ${p.duration.p99} ms |`,
+      );
+    }
     out.push("");
   }
   if (results.held.length) {
     out.push("## Sockets held (idle, paired; server process)");
     out.push("");
-    out.push("| Sockets | RSS | RSS per socket | V8 heap used | heap per socket | Note |");
-    out.push("| ---: | ---: | ---: | ---: | ---: | --- |");
+    out.push(
+      "| Server | Sockets | RSS | RSS per socket | V8 heap used | heap per socket | Note |",
+    );
+    out.push("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
     for (const h of results.held) {
       out.push(
-        `| ${n0(h.sockets)} | ${(h.rssBytes / 2 ** 20).toFixed(0)} MiB | ${kb(h.rssPerSocket)} | ` +
+        `| ${PATHS[h.server].label} | ${n0(h.sockets)} | ${
+          (h.rssBytes / 2 ** 20).toFixed(0)
+        } MiB | ` +
+          `${kb(h.rssPerSocket)} | ` +
           `${(h.heapUsedBytes / 2 ** 20).toFixed(0)} MiB | ${kb(h.heapPerSocket)} | ` +
           `${h.capped ? `asked ${n0(h.target)}; capped: ${h.capped}` : ""} |`,
       );
     }
     out.push("");
-    out.push("Per socket: above the server's own memory with no socket, after a full GC.");
+    out.push(
+      "Per socket: above the server's own memory with no socket, after a full GC. The baselines " +
+        "hold bare sockets paired two by two on the socket.io room relay and on the raw Deno " +
+        "WebSocket relay.",
+    );
     out.push("");
   }
   if (results.active.length) {

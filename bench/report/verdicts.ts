@@ -271,8 +271,14 @@ export function verdicts(results: Results): Verdict[] {
     if (u && u.successRate < 1) {
       out.at(-1)!.detail += "; failed pairings are not in the percentiles";
     }
+    const raw = results.upgrade.raw;
+    if (kind === "Deno" && raw) {
+      out.at(-1)!.detail += `; bare node-datachannel connections with no server and no ` +
+        `SocketPeer take p50 ${raw.p50} ms, p99 ${raw.p99} ms`;
+    }
   }
-  const p = results.pairing;
+  const p = results.pairing.find((x) => x.server === "relay-default");
+  const pio = results.pairing.find((x) => x.server === "socketio-node");
   out.push({
     id: "pairing-rate",
     title: "Pairing rate (connect, pair, first relayed message)",
@@ -283,10 +289,14 @@ export function verdicts(results: Results): Verdict[] {
     detail: p
       ? `${p.loadProcesses} load processes × ${p.concurrency} concurrent pairings; server used ` +
         `${p.serverCores} cores, ${p.serverCpuMsPerPair} CPU ms per pair ` +
-        `(≈ ${p.pairsPerServerCoreSecond} pairs/s if it had a core to itself)`
+        `(≈ ${p.pairsPerServerCoreSecond} pairs/s if it had a core to itself)` +
+        (pio
+          ? `; the socket.io room relay on Node, same harness: ${pio.pairsPerSecond} pairs/s, ` +
+            `${pio.serverCpuMsPerPair} CPU ms per pair`
+          : "")
       : "did not run",
   });
-  const last = results.held.at(-1);
+  const last = results.held.filter((h) => h.server === "relay-default").at(-1);
   const heldDetail = last
     ? `${last.sockets} idle paired sockets` +
       (last.capped ? ` (target ${last.target}; capped: ${last.capped})` : "") +

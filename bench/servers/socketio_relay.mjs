@@ -1,4 +1,5 @@
-// The socket.io room relay baseline, on Node, as users write it without SocketPeer: a socket
+// The socket.io room relay baseline, as users write it without SocketPeer (run by Node, and by
+// Deno to tell what socket.io itself costs there): a socket
 // joins a room named by a code (`join`); when the room holds two sockets both get `paired`; every
 // `data` event goes to the rest of the room (`socket.to(room).emit`). Same socket.io version and
 // transport settings as SocketPeer's server; the message size limit is raised to SocketPeer's

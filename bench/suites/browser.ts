@@ -32,7 +32,7 @@ export async function runBrowser(settings: Settings): Promise<BrowserResults> {
     warmupMs: settings.warmupMs,
     measureMs: settings.measureMs,
   });
-  const matrix = settings.sizes.flatMap((size) => [true, false].map((b) => stream(size, b)));
+  const matrix = settings.sizes.flatMap((size) => settings.kinds.map((b) => stream(size, b)));
   // Round 1: the matrix on every path; then the headline case again on direct and raw,
   // alternating, for the ratio and its noise.
   const sessions: (BrowserSession & { round: number })[] = paths.map((path) => ({
@@ -57,8 +57,11 @@ export async function runBrowser(settings: Settings): Promise<BrowserResults> {
     upgradeWarmup: settings.upgradeWarmup,
     upgradeTimeoutMs: 10_000,
   }, { name: "browser" });
+  let chromiumPids: number[] = [];
   try {
-    out.chromium = (await load.next("version", 120_000)).chromium as string;
+    const version = await load.next("version", 120_000);
+    out.chromium = version.chromium as string;
+    chromiumPids = version.pids as number[];
     await load.send("go");
     let meter: CpuMeter | null = null;
     const timeout = 180_000 + settings.browserUpgrades * 20_000;
@@ -127,6 +130,12 @@ export async function runBrowser(settings: Settings): Promise<BrowserResults> {
     progress.warn(`browser suite: ${(err as Error).message}`);
   } finally {
     await load.close(20_000);
+    // A load process killed before it closed its browsers leaves them running: end them.
+    for (const pid of chromiumPids) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* exited with its parent, as it should */ }
+    }
     await server.close();
   }
   return out;

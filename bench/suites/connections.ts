@@ -5,11 +5,11 @@
  *
  * @module
  */
-import type { Settings } from "../config.ts";
+import { type PathId, PATHS, type Settings } from "../config.ts";
 import { Child, CpuMeter, round } from "../proc.ts";
 import * as progress from "../progress.ts";
 import { type Distribution, distribution, percentileCurve } from "../stats.ts";
-import { startServer } from "./servers.ts";
+import { type RunningServer, type ServerKind, startServer } from "./servers.ts";
 
 /** Time to upgrade of one kind of peer. */
 export interface UpgradeResult extends Distribution {
@@ -30,38 +30,60 @@ export function upgradeResult(samples: number[], failures: number, attempts: num
   };
 }
 
-/** Times upgrades between two Deno peers (node-datachannel), one pairing at a time. */
-export async function runUpgrade(settings: Settings): Promise<UpgradeResult> {
+/**
+ * Times upgrades between two Deno peers (node-datachannel), one pairing at a time; then the
+ * baseline, bare node-datachannel connections with no server.
+ */
+export async function runUpgrade(
+  settings: Settings,
+): Promise<{ deno: UpgradeResult; raw?: UpgradeResult }> {
   progress.section(`Time to upgrade, Deno peers (${settings.upgrades} pairings)`);
   const server = await startServer("socketpeer-default");
-  const load = Child.deno("bench/load/upgrade.ts", {
-    url: server.url,
-    count: settings.upgrades,
-    warmup: settings.upgradeWarmup,
-    timeoutMs: 10_000,
-  }, { name: "upgrade load" });
+  const timed = async (raw: boolean) => {
+    const load = Child.deno("bench/load/upgrade.ts", {
+      url: server.url,
+      count: settings.upgrades,
+      warmup: settings.upgradeWarmup,
+      timeoutMs: 10_000,
+      raw,
+    }, { name: raw ? "raw upgrade load" : "upgrade load" });
+    try {
+      load.onLine = (line) => {
+        if (line.event === "progress") {
+          progress.step(`${raw ? "bare node-datachannel" : "pairing"} ${line.done}/${line.total}`);
+        }
+      };
+      const result = await load.next("result", 20_000 * (settings.upgrades + 10));
+      const r = upgradeResult(
+        result.samples as number[],
+        result.failures as number,
+        result.attempts as number,
+      );
+      progress.result(
+        `${raw ? "bare node-datachannel, offer to open" : "SocketPeer, found to upgrade"}: ` +
+          `p50 ${r.p50} ms, p99 ${r.p99} ms, success ${(r.successRate * 100).toFixed(1)}%`,
+      );
+      return r;
+    } finally {
+      await load.close();
+    }
+  };
   try {
-    load.onLine = (line) => {
-      if (line.event === "progress") progress.step(`pairing ${line.done}/${line.total}`);
-    };
-    const result = await load.next("result", 20_000 * (settings.upgrades + 10));
-    const r = upgradeResult(
-      result.samples as number[],
-      result.failures as number,
-      result.attempts as number,
-    );
-    progress.result(
-      `p50 ${r.p50} ms, p99 ${r.p99} ms, success ${(r.successRate * 100).toFixed(1)}%`,
-    );
-    return r;
+    const deno = await timed(false);
+    const raw = await timed(true).catch((err) => {
+      progress.warn(`bare node-datachannel baseline: ${(err as Error).message}`);
+      return undefined;
+    });
+    return { deno, raw };
   } finally {
-    await load.close();
     await server.close();
   }
 }
 
 /** Pairs a second one server process sustains. */
 export interface PairingResult {
+  /** Which server: SocketPeer, or a baseline. */
+  server: PathId;
   pairsPerSecond: number;
   pairs: number;
   failures: number;
@@ -79,13 +101,44 @@ export interface PairingResult {
   duration: Distribution;
 }
 
-/** Measures the pairing rate with several load processes. */
-export async function runPairing(settings: Settings): Promise<PairingResult> {
+/**
+ * Measures the pairing rate with several load processes: SocketPeer, then the socket.io room
+ * relay baselines (connect two sockets, join a room, relay one event).
+ */
+export async function runPairing(
+  settings: Settings,
+  nodeEnv: Record<string, string>,
+): Promise<PairingResult[]> {
   progress.section(
     `Pairing rate (${settings.pairingProcesses} processes × ${settings.pairingConcurrency} ` +
       `concurrent pairings, ${settings.pairingMs / 1000} s)`,
   );
-  const server = await startServer("socketpeer-default");
+  const out: PairingResult[] = [];
+  const servers: [PathId, ServerKind][] = [
+    ["relay-default", "socketpeer-default"],
+    ...(settings.connectionBaselines
+      ? [["socketio-node", "socketio"], ["socketio-deno", "socketio-deno"]] as [
+        PathId,
+        ServerKind,
+      ][]
+      : []),
+  ];
+  for (const [path, kind] of servers) {
+    try {
+      out.push(await pairingRate(settings, path, await startServer(kind, nodeEnv)));
+    } catch (err) {
+      if (path === "relay-default") throw err;
+      progress.warn(`${PATHS[path].label}: ${(err as Error).message}`);
+    }
+  }
+  return out;
+}
+
+async function pairingRate(
+  settings: Settings,
+  path: PathId,
+  server: RunningServer,
+): Promise<PairingResult> {
   const loads = Array.from(
     { length: settings.pairingProcesses },
     (_, i) =>
@@ -94,11 +147,12 @@ export async function runPairing(settings: Settings): Promise<PairingResult> {
         concurrency: settings.pairingConcurrency,
         durationMs: settings.pairingMs,
         prefix: `pair-${i}-${Date.now().toString(36)}`,
+        socketio: path !== "relay-default",
       }, { name: `pairing load ${i}` }),
   );
   try {
     await Promise.all(loads.map((l) => l.next("ready", 60_000)));
-    progress.step("pairing…");
+    progress.step(`${PATHS[path].label}: pairing…`);
     const meter = new CpuMeter([server.child, ...loads]);
     await Promise.all(loads.map((l) => l.send("go")));
     const results = await Promise.all(
@@ -111,6 +165,7 @@ export async function runPairing(settings: Settings): Promise<PairingResult> {
     const loadCpu = loads.reduce((s, l) => s + cpu[l.name], 0);
     const cpuMsPerPair = (serverCpu * 1000) / Math.max(1, pairs);
     const r: PairingResult = {
+      server: path,
       pairsPerSecond: Math.round(pairs / seconds),
       pairs,
       failures,
@@ -124,7 +179,8 @@ export async function runPairing(settings: Settings): Promise<PairingResult> {
       duration: distribution(results.flatMap((r) => r.durations as number[])),
     };
     progress.result(
-      `${r.pairsPerSecond} pairs/s (${pairs} pairs, ${failures} failed); server ` +
+      `${PATHS[path].label}: ${r.pairsPerSecond} pairs/s (${pairs} pairs, ${failures} failed); ` +
+        `server ` +
         `${r.serverCores} cores, ${r.serverCpuMsPerPair} CPU ms per pair`,
     );
     return r;
@@ -136,6 +192,8 @@ export async function runPairing(settings: Settings): Promise<PairingResult> {
 
 /** The server's memory with this many idle paired sockets. */
 export interface HeldStep {
+  /** Which server: SocketPeer, or a baseline. */
+  server: PathId;
   /** Sockets asked for. */
   target: number;
   /** Sockets held (pairs × 2). */
@@ -174,9 +232,46 @@ export async function runHeld(
   settings: Settings,
   maxSockets: number,
   limitNote: string,
+  nodeEnv: Record<string, string>,
 ): Promise<HeldStep[]> {
   progress.section(`Sockets held (${settings.heldSteps.join(", ")} idle paired sockets)`);
-  const server = await startServer("socketpeer-default");
+  const steps = await heldSteps(
+    "relay-default",
+    await startServer("socketpeer-default"),
+    settings.heldSteps,
+    settings.socketsPerProcess,
+    maxSockets,
+    limitNote,
+  );
+  // The baselines at one of the steps (one client process): what socket.io, on Node and on
+  // Deno, and a bare Deno WebSocket server hold per socket.
+  const at = Math.max(...settings.heldSteps.filter((n) => n <= settings.socketsPerProcess));
+  const baselines: [PathId, ServerKind][] = settings.connectionBaselines
+    ? [["socketio-node", "socketio"], ["socketio-deno", "socketio-deno"], ["ws-deno", "ws"]]
+    : [];
+  for (const [path, kind] of baselines) {
+    try {
+      const server = await startServer(kind, nodeEnv);
+      steps.push(
+        ...await heldSteps(path, server, [at], settings.socketsPerProcess, maxSockets, limitNote),
+      );
+    } catch (err) {
+      progress.warn(`${PATHS[path].label}: ${(err as Error).message}`);
+    }
+  }
+  return steps;
+}
+
+/** Holds idle pairs on one server in steps; closes the server. */
+async function heldSteps(
+  path: PathId,
+  server: RunningServer,
+  targets: number[],
+  socketsPerProcess: number,
+  maxSockets: number,
+  limitNote: string,
+): Promise<HeldStep[]> {
+  const kind = path === "relay-default" ? "socketpeer" : path === "ws-deno" ? "ws" : "socketio";
   const clients: Child[] = [];
   const pairsIn: number[] = [];
   const steps: HeldStep[] = [];
@@ -184,11 +279,11 @@ export async function runHeld(
     const base = await server.child.ask("mem");
     const rss0 = server.child.rss();
     const heap0 = base.heapUsed as number;
-    const perProcess = Math.floor(settings.socketsPerProcess / 2);
+    const perProcess = Math.floor(socketsPerProcess / 2);
     let held = 0;
     let failures = 0;
     const start = performance.now();
-    for (const target of settings.heldSteps) {
+    for (const target of targets) {
       const sockets = Math.min(target, maxSockets) & ~1;
       while (held < sockets) {
         let index = pairsIn.findIndex((n) => n < perProcess);
@@ -197,6 +292,7 @@ export async function runHeld(
             url: server.url,
             prefix: `held-${clients.length}-${Date.now().toString(36)}`,
             batch: 100,
+            kind,
           }, { name: `held load ${clients.length}` });
           await client.next("ready", 60_000);
           clients.push(client);
@@ -204,7 +300,7 @@ export async function runHeld(
           index = clients.length - 1;
         }
         const add = Math.min(perProcess - pairsIn[index], (sockets - held) / 2, 500);
-        progress.step(`holding ${held}/${sockets} sockets`);
+        progress.step(`${PATHS[path].label}: holding ${held}/${sockets} sockets`);
         const answer = await clients[index].ask(`add ${add}`, 300_000);
         pairsIn[index] = answer.pairs as number;
         failures += answer.failures as number;
@@ -217,6 +313,7 @@ export async function runHeld(
       const rss = server.child.rss();
       const heap = mem.heapUsed as number;
       const step: HeldStep = {
+        server: path,
         target,
         sockets: held,
         rssBytes: rss,
@@ -229,7 +326,7 @@ export async function runHeld(
       if (held < target) step.capped = held === sockets ? limitNote : `${failures} pairings failed`;
       steps.push(step);
       progress.result(
-        `${held} sockets: RSS ${(rss / 2 ** 20).toFixed(0)} MiB, ` +
+        `${PATHS[path].label}, ${held} sockets: RSS ${(rss / 2 ** 20).toFixed(0)} MiB, ` +
           `${(step.rssPerSocket / 1000).toFixed(1)} KB RSS and ` +
           `${(step.heapPerSocket / 1000).toFixed(1)} KB heap per socket` +
           (step.capped ? ` (capped: ${step.capped})` : ""),
@@ -267,6 +364,10 @@ export async function runActive(settings: Settings): Promise<ActiveResult[]> {
     const counts = clients.map((_, i) =>
       Math.min(perProcess, settings.activePairs - i * perProcess)
     );
+    // The first seconds after a thousand connections open are still busy with them (round trips
+    // of up to 130 ms right after opening, none after 3 s idle): measure the steady state.
+    progress.step(`${settings.activePairs} pairs open; settling…`);
+    await new Promise((resolve) => setTimeout(resolve, 3000));
     for (const rate of settings.activeRates) {
       progress.step(`${settings.activePairs} pairs pinging ${rate}/s each…`);
       const meter = new CpuMeter([server.child]);

@@ -6,7 +6,7 @@
 import { Child } from "../proc.ts";
 
 /** The servers a run uses. */
-export type ServerKind = "socketpeer" | "socketpeer-default" | "socketio" | "ws";
+export type ServerKind = "socketpeer" | "socketpeer-default" | "socketio" | "socketio-deno" | "ws";
 
 /** A running server. */
 export interface RunningServer {
@@ -35,6 +35,8 @@ export async function startServer(
       name,
       env: nodeEnv,
     })
+    : kind === "socketio-deno"
+    ? Child.deno("bench/servers/socketio_relay.mjs", {}, { name, v8Flags: ["--expose-gc"] })
     : kind === "ws"
     ? Child.deno("bench/servers/ws_relay.ts", {}, { name, v8Flags: ["--expose-gc"] })
     : Child.deno(
@@ -44,7 +46,7 @@ export async function startServer(
     );
   const listening = await child.next("listening", 120_000);
   const port = listening.port as number;
-  const url = kind === "socketio"
+  const url = kind === "socketio" || kind === "socketio-deno"
     ? `http://127.0.0.1:${port}`
     : kind === "ws"
     ? `ws://127.0.0.1:${port}`

@@ -59,6 +59,7 @@ export const PATH_SETUP: Partial<Record<PathId, { server: ServerKind; load: Deno
   "relay-default": { server: "socketpeer-default", load: "socketpeer-relay" },
   direct: { server: "socketpeer", load: "socketpeer-direct" },
   "socketio-node": { server: "socketio", load: "socketio" },
+  "socketio-deno": { server: "socketio-deno", load: "socketio" },
   "ws-deno": { server: "ws", load: "ws" },
   datachannel: { server: "ws", load: "datachannel" },
 };
@@ -68,6 +69,7 @@ export const RELAY_PATHS = new Set<PathId>([
   "relay",
   "relay-default",
   "socketio-node",
+  "socketio-deno",
   "ws-deno",
   "browser-relay",
 ]);
@@ -193,7 +195,14 @@ export async function runThroughput(
     kind: "stream",
     case: { size, binary, warmupMs: settings.warmupMs, measureMs: settings.measureMs },
   });
-  const main: PathId[] = ["relay", "direct", "socketio-node", "ws-deno", "datachannel"];
+  const main: PathId[] = [
+    "relay",
+    "direct",
+    "socketio-node",
+    "socketio-deno",
+    "ws-deno",
+    "datachannel",
+  ];
 
   for (let roundNo = 1; roundNo <= settings.rounds; roundNo++) {
     progress.section(
@@ -216,7 +225,9 @@ export async function runThroughput(
         const sizes = path === "relay-default" ? settings.defaultLimitSizes : settings.sizes;
         for (const size of sizes) {
           tasks.push(stream(size, true));
-          if (path !== "relay-default") tasks.push(stream(size, false));
+          if (path !== "relay-default" && settings.kinds.includes(false)) {
+            tasks.push(stream(size, false));
+          }
         }
       } else {
         for (const { size } of HEADLINE_CASES.filter((c) => c.path === path)) {
