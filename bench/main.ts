@@ -136,7 +136,8 @@ async function main(): Promise<number> {
     finishedAt: "",
     durationSeconds: 0,
     quick: settings.quick,
-    commit: await git(["rev-parse", "HEAD"]),
+    // A tree exported with `git archive` has no .git: BENCH_COMMIT names its commit.
+    commit: await git(["rev-parse", "HEAD"]) || (Deno.env.get("BENCH_COMMIT") ?? "unknown"),
     dirty: codeStatus !== "",
     versions: await versions(),
     machine: machine(),
