@@ -132,9 +132,13 @@ export async function prepareNodeBaseline(version: string): Promise<Record<strin
   const probe = (from?: string) =>
     output("node", [
       "-e",
-      "const { createRequire } = require('node:module');" +
-      "const r = createRequire(require('node:path').join(process.argv[1], 'index.js'));" +
-      "process.stdout.write(r('socket.io/package.json').version)",
+      // socket.io's exports hide its package.json: find it above the resolved entry point.
+      "const { createRequire } = require('node:module'); const path = require('node:path');" +
+      "const fs = require('node:fs');" +
+      "let dir = path.dirname(createRequire(path.join(process.argv[1], 'index.js'))" +
+      ".resolve('socket.io'));" +
+      "while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);" +
+      "process.stdout.write(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'))).version)",
       from ?? new URL("servers/", import.meta.url).pathname,
     ]);
   const local = await probe();
