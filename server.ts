@@ -38,11 +38,19 @@ import type { PeerServer, PeerSocket } from "./server/peer_socket.ts";
 import { authorization } from "./server/authorize.ts";
 import {
   AddressThrottle,
+  capPacketRate,
   ConnectionCounter,
+  type EngineConnection,
   MAX_HTTP_BUFFER_SIZE,
   RelayRateLimiter,
 } from "./server/limits.ts";
-import { type AllowRequest, clientAddress, connectionCap, originPolicy } from "./server/policy.ts";
+import {
+  type AllowRequest,
+  clientAddress,
+  connectionCap,
+  oneSocketPerConnection,
+  originPolicy,
+} from "./server/policy.ts";
 import { MemoryPairRegistry } from "./server/registry.ts";
 import { Relay } from "./server/relay.ts";
 import { RelayCounters, type ServerStats } from "./server/stats.ts";
@@ -156,11 +164,14 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
         allowRequest: admission(),
       }) as PeerServer;
     }
-    this.io.engine.on("connection", (conn: { request: IncomingMessage; once: EngineOnce }) => {
+    type Conn = EngineConnection & { request: IncomingMessage; once: EngineOnce };
+    this.io.engine.on("connection", (conn: Conn) => {
       const address = addressOf(conn.request);
       connections.tryAdd(address, Number.MAX_SAFE_INTEGER);
       conn.once("close", () => connections.remove(address));
+      if (opts.relayRate) capPacketRate(conn, opts.relayRate);
     });
+    this.io.use(oneSocketPerConnection());
     if (opts.authorize) this.io.use(authorization(opts.authorize, addressOf));
     if (opts.pairRequestsPerMinute > 0) {
       this.#pairThrottle = new AddressThrottle(opts.pairRequestsPerMinute);
@@ -199,6 +210,11 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     const opts = this.options;
     socket.data.address = clientAddress(socket.request, opts.trustProxy);
     if (opts.relayRate) socket.data.rate = new RelayRateLimiter(opts.relayRate);
+    // Data and signals count themselves (with their size); every other
+    // packet counts here, so that nothing a client sends escapes the rate.
+    socket.use(([event], next) => {
+      if (event === WireEvent.DATA || event === WireEvent.SIGNAL || hub.admit(socket, 64)) next();
+    });
     socket.on(WireEvent.PAIR, (payload: unknown) => {
       if (
         this.#pairThrottle && !this.#exempt.has(socket.data.address!) &&

@@ -55,6 +55,11 @@ export class RelayRateLimiter {
     this.#bytes = new TokenBucket(rate.bytesPerSecond, rate.bytesPerSecond * 2, now);
   }
 
+  /** Whether the socket is past its rate now (warned, not yet forgiven). */
+  get limited(): boolean {
+    return this.#overSince !== null;
+  }
+
   /** Counts one frame of `bytes` bytes. */
   frame(bytes: number): RateVerdict {
     const within = this.#messages.take(1) && this.#bytes.take(bytes);
@@ -130,4 +135,43 @@ export class AddressThrottle {
     entry.seen = now;
     return entry.bucket.take(1);
   }
+}
+
+/** The parts of an engine.io connection the server's limits touch. */
+export interface EngineConnection {
+  on(event: "packet", listener: () => void): unknown;
+  close(): void;
+  transport?: { socket?: { terminate?: () => void } };
+}
+
+/**
+ * Ends an engine.io connection at once. A polite close waits for the client
+ * to answer the WebSocket close handshake, and a hostile client never does:
+ * meanwhile the server would go on reading what it sends.
+ */
+export function terminate(conn: EngineConnection): void {
+  conn.close();
+  conn.transport?.socket?.terminate?.();
+}
+
+/**
+ * Caps the engine.io packets a connection may send a second, whatever they
+ * are (packets for a namespace not yet connected, pings, anything): past
+ * four times the relay rate's frames (a relayed frame is two packets, and
+ * twice that again) for more than a 3 s burst, the connection is terminated.
+ * It is the backstop for floods the per-socket rate (warning first) never
+ * sees; honest clients pace themselves below the relay rate, far from it.
+ *
+ * @param conn A new engine.io connection.
+ * @param rate The relay rate.
+ */
+export function capPacketRate(conn: EngineConnection, rate: RelayRate): void {
+  const perSecond = 4 * rate.messagesPerSecond + 100;
+  const bucket = new TokenBucket(perSecond, perSecond * 3);
+  let ended = false;
+  conn.on("packet", () => {
+    if (ended || bucket.take(1)) return;
+    ended = true;
+    terminate(conn);
+  });
 }

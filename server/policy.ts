@@ -102,3 +102,28 @@ export function connectionCap(
     else callback(null, true);
   };
 }
+
+/**
+ * socket.io middleware that admits one SocketPeer socket per engine.io
+ * connection. socket.io records a namespace's socket only on the next tick,
+ * so a burst of namespace-connect packets in one read would otherwise make a
+ * socket (and an `authorize` call) each; such a connection is closed.
+ *
+ * @returns The middleware, to register before any other.
+ */
+export function oneSocketPerConnection(): (
+  socket: { conn: { close(): void }; once(event: "disconnect", listener: () => void): unknown },
+  next: (err?: Error) => void,
+) => void {
+  const live = new WeakSet<object>();
+  return (socket, next) => {
+    const { conn } = socket;
+    if (live.has(conn)) {
+      conn.close();
+      return;
+    }
+    live.add(conn);
+    socket.once("disconnect", () => live.delete(conn));
+    next();
+  };
+}

@@ -20,6 +20,8 @@ export class Relay {
   /** Forwards one data frame to the partner. */
   data(socket: PeerSocket, payload: unknown): void {
     const { hub } = this;
+    // Every packet counts against the rate, refused ones too.
+    if (!hub.admit(socket, asBytes(payload)?.byteLength ?? 64)) return;
     const partner = socket.data.partner;
     if (partner === undefined) {
       hub.refuse(socket, ErrorCode.NOT_PAIRED, "data sent before a partner was found", "data");
@@ -55,60 +57,16 @@ export class Relay {
       hub.refuse(socket, code, String((err as Error).message), "data");
       return;
     }
-    if (!this.#withinRate(socket, bytes.byteLength)) return;
-    const receiver = hub.local(partner);
-    if (receiver && this.#backlogged(receiver)) {
-      // The receiver stopped reading. Holding more would let one stalled peer
-      // fill the server's memory: drop it; its client reconnects, and the
-      // sender resends what was not acknowledged once they are paired again.
-      hub.refuse(
-        receiver,
-        ErrorCode.SLOW_CONSUMER,
-        `more than ${hub.options.maxRelayBacklog} bytes were waiting for this peer`,
-      );
-      receiver.disconnect(true);
-      return;
-    }
+    if (!hub.receiverKeepsUp(partner)) return;
     hub.counters.framesRelayed++;
     hub.counters.bytesRelayed += bytes.byteLength;
     hub.deliver(partner, WireEvent.DATA, bytes);
   }
 
-  /** Applies the relay rate; false when the socket was disconnected for it. */
-  #withinRate(socket: PeerSocket, bytes: number): boolean {
-    const verdict = socket.data.rate?.frame(bytes) ?? "ok";
-    if (verdict === "ok") return true;
-    const { relayRate } = this.hub.options;
-    const limit = relayRate
-      ? `${relayRate.messagesPerSecond} messages and ${relayRate.bytesPerSecond} bytes a second`
-      : "";
-    if (verdict === "warn") {
-      this.hub.refuse(socket, ErrorCode.RATE_LIMITED, `slow down: the relay allows ${limit}`);
-      return true;
-    }
-    this.hub.refuse(socket, ErrorCode.RATE_LIMITED, `disconnected: kept exceeding ${limit}`);
-    socket.disconnect(true);
-    return false;
-  }
-
-  /** Whether more than `maxRelayBacklog` bytes wait in a socket's write buffer. */
-  #backlogged(socket: PeerSocket): boolean {
-    const buffer = (socket.conn as unknown as { writeBuffer?: { data?: unknown }[] }).writeBuffer;
-    // Cheap first: a few queued packets are normal.
-    if (!buffer || buffer.length < 16) return false;
-    let bytes = 0;
-    for (const packet of buffer) {
-      const data = packet.data;
-      bytes += typeof data === "string"
-        ? data.length
-        : (data as { byteLength?: number })?.byteLength ?? 0;
-    }
-    return bytes > this.hub.options.maxRelayBacklog;
-  }
-
   /** Forwards one WebRTC signal to the partner. */
   signal(socket: PeerSocket, payload: unknown): void {
     const { hub } = this;
+    if (!hub.admit(socket, signalSize(payload))) return;
     const partner = socket.data.partner;
     if (partner === undefined) {
       hub.refuse(socket, ErrorCode.NOT_PAIRED, "signal sent before a partner was found", "signal");
@@ -119,8 +77,16 @@ export class Relay {
       hub.refuse(socket, ErrorCode.INVALID_PAYLOAD, signal, "signal");
       return;
     }
-    if (!this.#withinRate(socket, 0)) return;
+    if (!hub.receiverKeepsUp(partner)) return;
     hub.counters.signalsRelayed++;
     hub.deliver(partner, WireEvent.SIGNAL, signal);
   }
+}
+
+/** Roughly how many bytes a signal takes, for the byte rate (never throws). */
+function signalSize(payload: unknown): number {
+  const p = payload as { sdp?: unknown; candidate?: { candidate?: unknown } } | null;
+  const sdp = typeof p?.sdp === "string" ? p.sdp.length : 0;
+  const candidate = typeof p?.candidate?.candidate === "string" ? p.candidate.candidate.length : 0;
+  return 64 + sdp + candidate;
 }
