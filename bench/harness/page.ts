@@ -25,6 +25,20 @@ export interface BenchPage {
   rawAccept(sdp: string): Promise<void>;
   rawStart(role: "sender" | "receiver"): Promise<void>;
   upgradeOnce(pairCode: string, timeoutMs: number): Promise<{ found: number; open: number }>;
+  progressToken(): string;
+}
+
+/**
+ * What changes while a case makes progress: messages the driver moved, and the bytes waiting
+ * in SocketPeer's or the channel's buffer (they shrink while a backlog drains).
+ */
+function progressToken(): string {
+  const page = globalThis as unknown as BenchPage;
+  return JSON.stringify([
+    page.driver?.progress(),
+    page.peer?.bufferedAmount,
+    page.channel?.bufferedAmount,
+  ]);
 }
 
 /** Epoch milliseconds with sub-millisecond precision, comparable between pages. */
@@ -137,6 +151,7 @@ const PAGE_FUNCTIONS = [
   ...Object.values(workload).filter((f) => typeof f === "function"),
   ...Object.values(links).filter((f) => typeof f === "function"),
   pageClock,
+  progressToken,
   startPeer,
   gathered,
   rawOffer,

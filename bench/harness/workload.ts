@@ -248,6 +248,8 @@ export interface Driver {
    * a stall delays every ping scheduled during it (no coordinated omission).
    */
   openLoop(rate: number, durationMs: number): Promise<PingResult>;
+  /** Messages sent and received so far: unchanged for long means the path is stuck. */
+  progress(): number;
 }
 
 /**
@@ -260,7 +262,14 @@ export function drive(link: Link): Driver {
   let onReply: ((flag: string, json: string) => void) | null = null;
   let onPong: ((rtt: number) => void) | null = null;
   let cases = 0;
+  let progress = 0;
+  const send = link.send.bind(link);
+  link.send = (data) => {
+    progress++;
+    return send(data);
+  };
   link.onMessage((data) => {
+    progress++;
     const flag = flagOf(data);
     if (flag === "p") onPong?.(performance.now() - pingStamp(data));
     else if (typeof data === "string") onReply?.(flag, data.slice(1));
@@ -352,5 +361,5 @@ export function drive(link: Link): Driver {
     };
   }
 
-  return { stream, pingPong, openLoop };
+  return { stream, pingPong, openLoop, progress: () => progress };
 }

@@ -251,11 +251,15 @@ export function markdown(results: Results): string {
     out.push("## Relay RTT while many pairs are active (ms)");
     out.push("");
     out.push(
-      "| Active pairs | Pings/s per pair | p50 | p90 | p99 | p99.9 | max | Lost | Server cores |",
+      "| Active pairs | Pings/s per pair | p50 | p90 | p99 | p99.9 | max | Lost | Server cores | " +
+        "Client cores |",
     );
-    out.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    out.push("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
     for (const a of results.active) {
-      out.push(`| ${n0(a.pairs)} | ${a.rate} | ${dist(a)} | ${a.lost} | ${a.serverCores} |`);
+      out.push(
+        `| ${n0(a.pairs)} | ${a.rate} | ${dist(a)} | ${a.lost} | ${a.serverCores} | ` +
+          `${a.loadCores ?? "—"} |`,
+      );
     }
     out.push("");
   }

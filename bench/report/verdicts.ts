@@ -323,7 +323,8 @@ export function verdicts(results: Results): Verdict[] {
       TARGETS.activeRttP99Ms,
       "ms",
       `64 B pings, open loop; p50 ${a.p50} ms, p99.9 ${a.p999} ms, ${a.lost} of ${a.sent} lost; ` +
-        `server ${a.serverCores} cores`,
+        `server ${a.serverCores} cores, client processes ${a.loadCores ?? "?"} cores of ` +
+        `${results.machine.cores}`,
     ));
   }
   return out;

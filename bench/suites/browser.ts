@@ -57,17 +57,28 @@ export async function runBrowser(settings: Settings): Promise<BrowserResults> {
     upgradeWarmup: settings.upgradeWarmup,
     upgradeTimeoutMs: 10_000,
   }, { name: "browser" });
-  let chromiumPids: number[] = [];
+  const chromiumPids: number[] = [];
+  load.onLine = (line) => {
+    if (line.event === "browsers") chromiumPids.push(...line.pids as number[]);
+  };
   try {
     const version = await load.next("version", 120_000);
     out.chromium = version.chromium as string;
-    chromiumPids = version.pids as number[];
     await load.send("go");
     let meter: CpuMeter | null = null;
     const timeout = 180_000 + settings.browserUpgrades * 20_000;
     while (true) {
       const line = await load.next(
-        ["path-ready", "path-failed", "task-start", "task-done", "progress", "upgrade", "finished"],
+        [
+          "path-ready",
+          "path-failed",
+          "session-error",
+          "task-start",
+          "task-done",
+          "progress",
+          "upgrade",
+          "finished",
+        ],
         timeout,
       );
       if (line.event === "finished") break;
@@ -76,6 +87,8 @@ export async function runBrowser(settings: Settings): Promise<BrowserResults> {
       const c = session?.cases[line.index as number];
       if (line.event === "path-ready") {
         progress.step(`${PATHS[path].label}: connected`);
+      } else if (line.event === "session-error") {
+        progress.warn(`${PATHS[path].label}: ${line.error}; reconnecting`);
       } else if (line.event === "path-failed") {
         out.errors.push(`${PATHS[path].label}: ${line.error}`);
         progress.warn(`${PATHS[path].label}: ${line.error}`);

@@ -217,6 +217,8 @@ export interface ActiveResult extends Distribution {
   sent: number;
   lost: number;
   serverCores: number;
+  /** CPU of the client processes together, in cores. */
+  loadCores: number;
   curve: [number, number][];
 }
 
@@ -370,7 +372,7 @@ export async function runActive(settings: Settings): Promise<ActiveResult[]> {
     await new Promise((resolve) => setTimeout(resolve, 3000));
     for (const rate of settings.activeRates) {
       progress.step(`${settings.activePairs} pairs pinging ${rate}/s each…`);
-      const meter = new CpuMeter([server.child]);
+      const meter = new CpuMeter([server.child, ...clients]);
       const answers = await Promise.all(
         clients.map((c, i) => c.ask(`active ${counts[i]} ${rate} ${settings.activeMs}`, 120_000)),
       );
@@ -383,12 +385,13 @@ export async function runActive(settings: Settings): Promise<ActiveResult[]> {
         sent: answers.reduce((s, a) => s + (a.sent as number), 0),
         lost: answers.reduce((s, a) => s + (a.lost as number), 0),
         serverCores: round(cpu[server.child.name] / seconds, 2),
+        loadCores: round(clients.reduce((s, c) => s + cpu[c.name], 0) / seconds, 2),
         curve: percentileCurve(rtts),
       };
       results.push(r);
       progress.result(
         `${rate}/s per pair: p50 ${r.p50} ms, p99 ${r.p99} ms, p99.9 ${r.p999} ms, ` +
-          `${r.lost} lost; server ${r.serverCores} cores`,
+          `${r.lost} lost; server ${r.serverCores} cores, clients ${r.loadCores} cores`,
       );
     }
     return results;
