@@ -17,7 +17,7 @@ only=false
 quick=false
 for arg in "$@"; do
   case "$arg" in
-    --only*) only=true ;;
+    --only* | --render) only=true ;;
     --quick) quick=true ;;
   esac
 done
