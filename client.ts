@@ -340,6 +340,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       this.#debug("upgraded to a direct DataChannel");
       this.#upgradeFailures = 0;
       this.#counts.upgrades++;
+      if (this.initiator) this.#session.report("succeeded");
       this.emit("upgrade");
       this.#stream.pump();
       this.#stream.flushAck();
@@ -348,6 +349,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       this.#debug("upgrade failed:", err.message);
       this.#counts.upgradeErrors++;
       this.#upgradeFailures++;
+      if (this.initiator) this.#session.report("failed");
       this.emit("upgrade_error", err);
       this.#scheduleUpgrade();
     });

@@ -249,10 +249,23 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
       const why = reason === "client namespace disconnect" ? "left" : "disconnected";
       pairing.serialize(socket, () => pairing.leave(socket, why));
     });
+    socket.on(WireEvent.REPORT, (payload: unknown) => {
+      const outcome = (payload as { upgrade?: unknown } | null)?.upgrade;
+      if (outcome === "succeeded" || outcome === "failed") {
+        if (socket.data.partner !== undefined) hub.counters.upgrades[outcome]++;
+      } else {
+        hub.refuse(
+          socket,
+          ErrorCode.INVALID_PAYLOAD,
+          'report expects { upgrade: "succeeded" | "failed" }',
+          WireEvent.REPORT,
+        );
+      }
+    });
     socket.onAny((event: unknown) => {
       if (
         event !== WireEvent.PAIR && event !== WireEvent.LEAVE && event !== WireEvent.DATA &&
-        event !== WireEvent.SIGNAL
+        event !== WireEvent.SIGNAL && event !== WireEvent.REPORT
       ) {
         hub.refuse(socket, ErrorCode.INVALID_PAYLOAD, `unknown event ${JSON.stringify(event)}`);
       }

@@ -147,6 +147,11 @@ export class Session extends Emitter<SessionEvents> {
     this.socket.emit(WireEvent.DATA, frame);
   }
 
+  /** Tells the server how an upgrade attempt ended (for its metrics). */
+  report(upgrade: "succeeded" | "failed"): void {
+    if (this.socket.connected) this.socket.emit(WireEvent.REPORT, { upgrade });
+  }
+
   /** Sends one WebRTC signal to the partner through the server. */
   signal(signal: Signal): void {
     if (this.socket.connected) this.socket.emit(WireEvent.SIGNAL, signal);

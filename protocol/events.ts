@@ -34,6 +34,8 @@ export const WireEvent = {
   BUSY: "busy",
   /** server → client: a request was refused; names a stable error code. */
   ERROR: "sp.error",
+  /** client → server: how an upgrade attempt ended (for the server's metrics). */
+  REPORT: "report",
 } as const;
 
 /** Body of {@linkcode WireEvent.PAIR}. */
@@ -153,8 +155,17 @@ export interface ServerToClientEvents {
   [WireEvent.SIGNAL]: (signal: Signal) => void;
 }
 
+/**
+ * Body of {@linkcode WireEvent.REPORT}: the initiator of a pair says how an
+ * upgrade attempt ended, since the server cannot see a DataChannel open.
+ */
+export interface UpgradeReport {
+  upgrade: "succeeded" | "failed";
+}
+
 /** Events a client emits to a server, keyed by name (socket.io's typed map). */
 export interface ClientToServerEvents {
+  [WireEvent.REPORT]: (report: UpgradeReport) => void;
   [WireEvent.PAIR]: (request: PairRequest) => void;
   [WireEvent.LEAVE]: () => void;
   [WireEvent.DATA]: (frame: ArrayBuffer | Uint8Array) => void;

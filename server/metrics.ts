@@ -80,6 +80,12 @@ export function formatMetrics(source: MetricsSource): string {
     "WebRTC signals relayed, by type; each offer is an upgrade attempt.",
     [...c.signalsByType].map(([type, n]) => [`{type="${label(type)}"}`, n]),
   );
+  metric(
+    "socketpeer_upgrades_total",
+    "counter",
+    "Upgrades to a direct DataChannel by outcome, as the initiating peers report them.",
+    [[`{outcome="succeeded"}`, c.upgrades.succeeded], [`{outcome="failed"}`, c.upgrades.failed]],
+  );
   metric("socketpeer_busy_total", "counter", "Peers told that their pair code is taken.", [
     ["", c.busy],
   ]);

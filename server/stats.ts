@@ -33,6 +33,8 @@ export class RelayCounters {
   refused = 0;
   /** Refusals by error code. */
   readonly refusedByCode = new Map<string, number>();
+  /** Upgrade attempts by outcome, as the initiators report them. */
+  readonly upgrades = { succeeded: 0, failed: 0 };
   /** Signals delivered by type; each `offer` starts an upgrade attempt. */
   readonly signalsByType = new Map<string, number>();
 

@@ -537,7 +537,9 @@ var WireEvent = {
   /** server → client: the pair code already has two peers. */
   BUSY: "busy",
   /** server → client: a request was refused; names a stable error code. */
-  ERROR: "sp.error"
+  ERROR: "sp.error",
+  /** client → server: how an upgrade attempt ended (for the server's metrics). */
+  REPORT: "report"
 };
 
 // protocol/validate.ts
@@ -6172,6 +6174,10 @@ var _Session = class _Session extends Emitter {
   sendFrame(frame) {
     this.socket.emit(WireEvent.DATA, frame);
   }
+  /** Tells the server how an upgrade attempt ended (for its metrics). */
+  report(upgrade) {
+    if (this.socket.connected) this.socket.emit(WireEvent.REPORT, { upgrade });
+  }
   /** Sends one WebRTC signal to the partner through the server. */
   signal(signal) {
     if (this.socket.connected) this.socket.emit(WireEvent.SIGNAL, signal);
@@ -7156,6 +7162,7 @@ wireNegotiator_fn = /* @__PURE__ */ __name(function() {
     __privateMethod(this, _SocketPeer_instances, debug_fn).call(this, "upgraded to a direct DataChannel");
     __privateSet(this, _upgradeFailures, 0);
     __privateGet(this, _counts).upgrades++;
+    if (this.initiator) __privateGet(this, _session).report("succeeded");
     this.emit("upgrade");
     __privateGet(this, _stream).pump();
     __privateGet(this, _stream).flushAck();
@@ -7164,6 +7171,7 @@ wireNegotiator_fn = /* @__PURE__ */ __name(function() {
     __privateMethod(this, _SocketPeer_instances, debug_fn).call(this, "upgrade failed:", err.message);
     __privateGet(this, _counts).upgradeErrors++;
     __privateWrapper(this, _upgradeFailures)._++;
+    if (this.initiator) __privateGet(this, _session).report("failed");
     this.emit("upgrade_error", err);
     __privateMethod(this, _SocketPeer_instances, scheduleUpgrade_fn).call(this);
   });

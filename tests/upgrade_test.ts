@@ -45,6 +45,8 @@ Deno.test(
       "nothing went through the relay",
     );
     assert.ok(a.channel && b.channel && a.peerConnection);
+    const metrics = await (await fetch(`${server.url}metrics`)).text();
+    assert.match(metrics, /socketpeer_upgrades_total\{outcome="succeeded"\} 1\b/);
   },
 );
 
@@ -176,6 +178,12 @@ Deno.test(
     const initiator = a.initiator ? a : b;
     await next(initiator, "upgrade_error", 10_000);
     assert.ok(initiator.stats().upgradeErrors >= 2);
+    // The initiator reports each failure; the server counts them in its metrics.
+    const metrics = await (await fetch(`${server.url}metrics`)).text();
+    const failed = Number(
+      metrics.match(/socketpeer_upgrades_total\{outcome="failed"\} (\d+)/)?.[1],
+    );
+    assert.ok(failed >= 2, metrics);
   },
 );
 
