@@ -37,8 +37,8 @@ export class Child {
   #waiters: { match: (line: Line) => boolean; resolve: (line: Line) => void }[] = [];
   #ended = false;
   #endedWaiters: (() => void)[] = [];
-  /** Called for every line, before anyone waiting for it. */
-  onLine: ((line: Line) => void) | null = null;
+  /** Called for every line, before anyone waiting for it; returning true consumes it. */
+  onLine: ((line: Line) => boolean | void) | null = null;
   readonly status: Promise<Deno.CommandStatus>;
   #stderrTail: string[] = [];
   #stderrLines = 0;
@@ -147,7 +147,7 @@ export class Child {
   }
 
   #deliver(line: Line): void {
-    this.onLine?.(line);
+    if (this.onLine?.(line) === true) return;
     const index = this.#waiters.findIndex((w) => w.match(line));
     if (index >= 0) {
       const [waiter] = this.#waiters.splice(index, 1);

@@ -41,6 +41,8 @@ export interface PeerConfig {
 interface End {
   link: Link;
   close(): Promise<void>;
+  /** Bytes the end still holds to send, where it tells (SocketPeer). */
+  buffered?(): number;
 }
 
 async function socketPeerEnd(config: PeerConfig): Promise<End> {
@@ -53,10 +55,20 @@ async function socketPeerEnd(config: PeerConfig): Promise<End> {
     ...(wrtc ? { wrtc } : {}),
   });
   peer.on("error", (err) => console.error(`${config.role}: ${err.code} ${err.message}`));
+  // Warnings are what the peer recovers from (a dropped slow consumer, a rate warning): say
+  // so, once per code, since a run that slows down for one should show why.
+  const warned = new Set<string>();
+  peer.on("warning", (w) => {
+    if (warned.has(w.code)) return;
+    warned.add(w.code);
+    console.error(`${config.role}: warning ${w.code} ${w.message}`);
+  });
+  peer.on("reconnect", () => console.error(`${config.role}: reconnected to the partner`));
   const want = direct ? "p2p" : "relay";
   await until(() => peer.connected && peer.path === want, `path ${want}`);
   return {
     link: peerLink(peer),
+    buffered: () => peer.bufferedAmount,
     async close() {
       peer.close();
       if (direct) await sleep(150);
@@ -149,6 +161,10 @@ const ENDS: Record<DenoPath, (config: PeerConfig) => Promise<End>> = {
 
 async function run(end: End, tasks: Task[]): Promise<void> {
   const driver = drive(end.link);
+  // What changes while work gets done, for the orchestrator to tell slow from stuck.
+  const ticker = setInterval(() => {
+    emit({ event: "progress", token: `${driver.progress()}/${end.buffered?.() ?? ""}` });
+  }, 2000);
   // One ping and an unmeasured stream first: the receiver listens, and both ends and the
   // server have compiled their hot paths.
   await driver.pingPong(1, 0);
@@ -162,6 +178,7 @@ async function run(end: End, tasks: Task[]): Promise<void> {
       : await driver.openLoop(task.rate, task.durationMs);
     emit({ event: "task-done", index, result });
   }
+  clearInterval(ticker);
   emit({ event: "finished" });
 }
 

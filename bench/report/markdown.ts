@@ -59,7 +59,8 @@ function sizeByPath(rows: ThroughputRow[], cell: (row: ThroughputRow) => string)
 function throughputTable(results: Results, binary: boolean): string {
   const rows = results.throughput.filter((r) => r.round === 1 && r.binary === binary);
   return sizeByPath(rows, (row) => {
-    if (row.skipped) return "n/a¹";
+    if (row.skipped?.startsWith("above")) return "n/a¹";
+    if (row.skipped) return "failed³";
     if (row.invalid) return "refused²";
     return `${n1(row.mbps!)} MB/s<br>${n0(row.msgps!)} msg/s`;
   });
@@ -147,8 +148,8 @@ export function markdown(results: Results): string {
   out.push(throughputTable(results, false));
   out.push("");
   out.push(
-    "¹ not run: above the raw DataChannel's max-message-size (256 KiB), or the path failed. " +
-      "² refused by the sanity gate (see below).",
+    "¹ not run: above the raw DataChannel's max-message-size (256 KiB). " +
+      '² refused by the sanity gate (see below). ³ no result: see "Cases that did not finish".',
   );
   out.push("");
   out.push("## Ratios at every size (MB/s; binary / string)");
@@ -282,6 +283,18 @@ export function markdown(results: Results): string {
     out.push("One round only: no spread measured (the sanity gate assumes ±15%).");
   }
   out.push("");
+  const unfinished = results.throughput.filter((r) => r.skipped && !r.skipped.startsWith("above"));
+  if (unfinished.length) {
+    out.push("## Cases that did not finish");
+    out.push("");
+    for (const r of unfinished) {
+      out.push(
+        `- ${PATHS[r.path].label}, ${r.binary ? "binary" : "string"} ${sizeLabel(r.size)}, ` +
+          `round ${r.round}: ${r.skipped}`,
+      );
+    }
+    out.push("");
+  }
   out.push("## Sanity gate");
   out.push("");
   const refused = results.sanity.filter((s) => !s.ok);

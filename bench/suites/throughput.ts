@@ -126,14 +126,21 @@ export function streamRow(
   return row;
 }
 
+/** A case whose sender shows no progress for this long, or that runs this long, is stalled. */
+const STALL_MS = 30_000;
+const CASE_MAX_MS = 150_000;
+
 /**
- * Runs one sender/receiver session of a path through its tasks.
+ * Runs one sender/receiver session of a path through its tasks, until they are done or one
+ * stalls (no progress for `STALL_MS`, or no result within `CASE_MAX_MS`).
  *
  * @param path The path.
  * @param server Its server.
  * @param tasks What the sender does.
  * @param label Progress text of each task.
- * @param onDone Called with each task's result and the CPU metered over it.
+ * @param onDone Called with each task's result and the CPU metered over it; a stalled stream
+ * gets `{ skipped }`.
+ * @returns How many tasks were reported (the stalled one included), and why it stopped early.
  */
 async function session(
   path: PathId,
@@ -145,7 +152,7 @@ async function session(
     result: unknown,
     meter: { seconds: number; cpu: Record<string, number> },
   ) => void,
-): Promise<void> {
+): Promise<{ reported: number; stalled?: string }> {
   const setup = PATH_SETUP[path]!;
   const code = `bench-${path}-${++sessions}-${Date.now().toString(36)}`;
   const base = { path: setup.load, url: server.url, code };
@@ -155,6 +162,17 @@ async function session(
   const sender = Child.deno("bench/load/peer.ts", { ...base, role: "sender", tasks }, {
     name: `${path} sender`,
   });
+  let token = "";
+  let changed = performance.now();
+  sender.onLine = (line) => {
+    if (line.event !== "progress") return false;
+    if (line.token !== token) {
+      token = line.token as string;
+      changed = performance.now();
+    }
+    return true;
+  };
+  let reported = 0;
   try {
     progress.step(`${PATHS[path].label}: connecting`);
     await Promise.all([receiver.next("ready", 60_000), sender.next("ready", 60_000)]);
@@ -163,11 +181,31 @@ async function session(
       await sender.next("task-start", 60_000);
       progress.step(label(task, index));
       const meter = new CpuMeter([server.child, sender, receiver]);
-      // A stream's backlog (up to highWaterMark) drains at the path's own pace.
-      const done = await sender.next("task-done", 180_000);
+      const started = performance.now();
+      changed = started;
+      let done;
+      // A stream's backlog (up to highWaterMark) drains at the path's own pace: wait while
+      // the sender shows progress.
+      while (!done) {
+        done = await sender.next("task-done", 5_000).catch((err) => {
+          if (!/no answer within/.test(err.message)) throw err;
+          return undefined;
+        });
+        const now = performance.now();
+        if (!done && (now - changed > STALL_MS || now - started > CASE_MAX_MS)) {
+          const why = now - changed > STALL_MS
+            ? `stalled: no progress for ${STALL_MS / 1000} s`
+            : `stalled: no result within ${CASE_MAX_MS / 1000} s`;
+          if (task.kind === "stream") onDone(task, { skipped: why }, meter.read());
+          reported++;
+          return { reported, stalled: why };
+        }
+      }
       onDone(task, done.result, meter.read());
+      reported++;
     }
     await sender.next("finished", 30_000);
+    return { reported };
   } finally {
     await Promise.all([sender.close(), receiver.close()]);
   }
@@ -237,62 +275,66 @@ export async function runThroughput(
       if (tasks.length === 0) continue;
       const streams = tasks.filter((t) => t.kind === "stream").length;
       let n = 0;
-      let finished = 0;
+      let from = 0;
       const pings: Partial<LatencyResult> = { path };
       const server = servers[PATH_SETUP[path]!.server];
       try {
-        await session(
-          path,
-          server,
-          tasks,
-          (task) =>
-            task.kind === "stream"
-              ? `${caseText(path, task.case.size, task.case.binary)} (${++n}/${streams})`
-              : `${PATHS[path].label}: ${
-                task.kind === "pingpong"
-                  ? `64 B ping-pong ×${task.count}`
-                  : `open loop ${task.rate}/s for ${task.durationMs / 1000} s`
-              }`,
-          (task, result, meter) => {
-            finished++;
-            if (task.kind === "stream") {
-              const row = streamRow(
-                { path, size: task.case.size, binary: task.case.binary, round: roundNo },
-                result as StreamResult,
-                meter,
-                {
-                  server: server.child.name,
-                  sender: `${path} sender`,
-                  receiver: `${path} receiver`,
-                },
-              );
-              rows.push(row);
-              progress.result(describeRow(row));
-            } else {
-              const ping = result as PingResult & { lagP50?: number; lagMax?: number };
-              const d = { ...distribution(ping.rtts), curve: percentileCurve(ping.rtts) };
-              if (task.kind === "pingpong") {
-                pings.pingpong = d;
+        // A stalled case is reported; the rest goes on in a new session (twice at most).
+        for (let attempt = 1; from < tasks.length && attempt <= 3; attempt++) {
+          const { reported, stalled } = await session(
+            path,
+            server,
+            tasks.slice(from),
+            (task) =>
+              task.kind === "stream"
+                ? `${caseText(path, task.case.size, task.case.binary)} (${++n}/${streams})`
+                : `${PATHS[path].label}: ${
+                  task.kind === "pingpong"
+                    ? `64 B ping-pong ×${task.count}`
+                    : `open loop ${task.rate}/s for ${task.durationMs / 1000} s`
+                }`,
+            (task, result, meter) => {
+              if (task.kind === "stream") {
+                const row = streamRow(
+                  { path, size: task.case.size, binary: task.case.binary, round: roundNo },
+                  result as StreamResult,
+                  meter,
+                  {
+                    server: server.child.name,
+                    sender: `${path} sender`,
+                    receiver: `${path} receiver`,
+                  },
+                );
+                rows.push(row);
+                progress.result(describeRow(row));
               } else {
-                pings.openloop = {
-                  ...d,
-                  rate: task.rate,
-                  sent: ping.sent,
-                  lost: ping.lost,
-                  lagP50: ping.lagP50 ?? NaN,
-                  lagMax: ping.lagMax ?? NaN,
-                };
+                const ping = result as PingResult & { lagP50?: number; lagMax?: number };
+                const d = { ...distribution(ping.rtts), curve: percentileCurve(ping.rtts) };
+                if (task.kind === "pingpong") {
+                  pings.pingpong = d;
+                } else {
+                  pings.openloop = {
+                    ...d,
+                    rate: task.rate,
+                    sent: ping.sent,
+                    lost: ping.lost,
+                    lagP50: ping.lagP50 ?? NaN,
+                    lagMax: ping.lagMax ?? NaN,
+                  };
+                }
+                progress.result(
+                  `${PATHS[path].label} ${task.kind}: p50 ${d.p50} ms, p99 ${d.p99} ms, ` +
+                    `p99.9 ${d.p999} ms${ping.lost ? `, ${ping.lost} lost` : ""}`,
+                );
               }
-              progress.result(
-                `${PATHS[path].label} ${task.kind}: p50 ${d.p50} ms, p99 ${d.p99} ms, ` +
-                  `p99.9 ${d.p999} ms${ping.lost ? `, ${ping.lost} lost` : ""}`,
-              );
-            }
-          },
-        );
+            },
+          );
+          from += reported;
+          if (stalled) progress.warn(`${PATHS[path].label}: ${stalled}; going on in a new session`);
+        }
       } catch (err) {
         progress.warn(`${PATHS[path].label}: ${(err as Error).message}`);
-        for (const task of tasks.slice(finished)) {
+        for (const task of tasks.slice(from)) {
           if (task.kind === "stream") {
             rows.push({
               path,
