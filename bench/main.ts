@@ -19,6 +19,8 @@
  *
  * @module
  */
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { FULL, QUICK, type Settings, TARGETS } from "./config.ts";
 import {
@@ -103,7 +105,7 @@ async function main(): Promise<number> {
   }
   const outDir = new URL(
     values.out
-      ? `file://${await Deno.realPath(".")}/${values.out}/`
+      ? `${pathToFileURL(resolve(values.out)).href}/`
       : values.quick
       ? "results/quick/"
       : "results/",

@@ -300,7 +300,8 @@ export function verdicts(results: Results): Verdict[] {
   const heldDetail = last
     ? `${last.sockets} idle paired sockets` +
       (last.capped ? ` (target ${last.target}; capped: ${last.capped})` : "") +
-      `; ${(last.heapPerSocket / 1000).toFixed(1)} KB of V8 heap per socket`
+      `; ${(last.heapPerSocket / 1000).toFixed(1)} KB of V8 heap per socket` +
+      heldBaselines(results.held)
     : "did not run";
   out.push({
     id: "held-rss",
@@ -328,6 +329,17 @@ export function verdicts(results: Results): Verdict[] {
     ));
   }
   return out;
+}
+
+/** What the baseline servers hold per idle socket, as evidence next to SocketPeer's figure. */
+function heldBaselines(held: Results["held"]): string {
+  const kB = (bytes: number) => (bytes / 1000).toFixed(1);
+  const others = held.filter((h) => h.server !== "relay-default").map((h) =>
+    `${PATHS[h.server].label} ${kB(h.rssPerSocket)} KB (heap ${kB(h.heapPerSocket)} KB)`
+  );
+  return others.length > 0
+    ? `; same harness, RSS per socket at ${held.at(-1)!.sockets} sockets: ${others.join(", ")}`
+    : "";
 }
 
 /**

@@ -245,9 +245,9 @@ export async function runHeld(
     maxSockets,
     limitNote,
   );
-  // The baselines at one of the steps (one client process): what socket.io, on Node and on
-  // Deno, and a bare Deno WebSocket server hold per socket.
-  const at = Math.max(...settings.heldSteps.filter((n) => n <= settings.socketsPerProcess));
+  // The baselines at the largest step, where a fixed cost weighs least per socket: what
+  // socket.io, on Node and on Deno, and a bare Deno WebSocket server hold per socket.
+  const at = Math.max(...settings.heldSteps);
   const baselines: [PathId, ServerKind][] = settings.connectionBaselines
     ? [["socketio-node", "socketio"], ["socketio-deno", "socketio-deno"], ["ws-deno", "ws"]]
     : [];
