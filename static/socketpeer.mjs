@@ -570,6 +570,10 @@ var PROTOCOL_VERSION = 1;
 // client/negotiator.ts
 var CHANNEL_LABEL = "socketpeer";
 var attemptCounter = 0;
+function asDtlsClientOffer(sdp) {
+  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, "a=setup:active");
+}
+__name(asDtlsClientOffer, "asDtlsClientOffer");
 var _pc, _channel, _attempt, _open, _remoteSet, _pendingRemote, _pendingLocal, _localSent, _timer, _Negotiator_instances, begin_fn, sendLocal_fn, remoteReady_fn, run_fn, adopt_fn, fail_fn, teardown_fn;
 var _Negotiator = class _Negotiator extends Emitter {
   /**
@@ -623,7 +627,7 @@ var _Negotiator = class _Negotiator extends Emitter {
     __privateMethod(this, _Negotiator_instances, run_fn).call(this, attempt, async () => {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
-      __privateMethod(this, _Negotiator_instances, sendLocal_fn).call(this, { type: "offer", attempt, sdp: pc.localDescription.sdp });
+      __privateMethod(this, _Negotiator_instances, sendLocal_fn).call(this, { type: "offer", attempt, sdp: asDtlsClientOffer(pc.localDescription.sdp) });
     });
   }
   /**
