@@ -40,7 +40,7 @@ import {
   type ResolvedClientOptions,
   type SocketPeerOptions,
 } from "./client/options.ts";
-import { backoffDelay } from "./client/backoff.ts";
+import { backoffDelay, retryDelay } from "./client/backoff.ts";
 import { RelayPacer } from "./client/pacer.ts";
 import { Session } from "./client/session.ts";
 import { MessageStream, type PathName, type PathStats } from "./client/stream.ts";
@@ -351,7 +351,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       this.#upgradeFailures++;
       if (this.initiator) this.#session.report("failed");
       this.emit("upgrade_error", err);
-      this.#scheduleUpgrade();
+      this.#scheduleUpgrade(retryDelay(this.#upgradeFailures, this.options.reconnectDelay));
     });
     negotiator.on("closed", () => {
       this.#debug("direct DataChannel lost; back to the relay");
@@ -359,7 +359,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       this.emit("downgrade");
       this.#stream.rewind();
       this.#upgradeFailures = Math.max(this.#upgradeFailures, 1);
-      this.#scheduleUpgrade();
+      this.#scheduleUpgrade(backoffDelay(this.#upgradeFailures, this.options.reconnectDelay));
     });
     negotiator.on("message", (data) => this.#stream.receive(new Uint8Array(data), "p2p"));
     negotiator.on("drain", () => this.#stream.pump());
@@ -428,7 +428,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       );
     }
     this.#upgradeFailures = 0;
-    this.#scheduleUpgrade();
+    this.#scheduleUpgrade(0);
   }
 
   #onLeft(reason: "left" | "disconnected" | "kicked"): void {
@@ -472,14 +472,13 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     }, delay);
   }
 
-  /** The initiator tries the direct path, backing off after each failure. */
-  #scheduleUpgrade(): void {
+  /** The initiator tries the direct path after `delay` ms. */
+  #scheduleUpgrade(delay: number): void {
     clearTimeout(this.#upgradeTimer);
     const negotiator = this.#negotiator;
     if (!negotiator || !this.#partnerWebrtc || !this.initiator || !this.#paired) return;
     if (this.#closed || negotiator.busy) return;
     if (this.#upgradeFailures > 0 && !this.options.reconnect) return;
-    const delay = backoffDelay(this.#upgradeFailures, this.options.reconnectDelay);
     this.#upgradeTimer = setTimeout(() => {
       if (this.#paired && !this.#closed && !negotiator.busy) negotiator.offer(this.#iceServers);
     }, delay);

@@ -45,6 +45,33 @@ export interface NegotiatorEvents {
 
 let attemptCounter = 0;
 
+/**
+ * Rewrites an offer's `a=setup:actpass` as `a=setup:active`, so that the
+ * answerer answers `a=setup:passive` and the offerer is the DTLS client.
+ *
+ * Why: with the default roles the answerer is the DTLS client, and its ICE
+ * connects before the offerer even has the answer, so its ClientHello always
+ * reaches the offerer before the offerer's DTLS transport exists.
+ * libdatachannel (0.24.5, in node-datachannel 0.33.4) buffers that datagram,
+ * but replays it when the DTLS transport starts, before the transport counts
+ * as connecting; when its worker thread gets there first, the ClientHello
+ * waits in a queue until the client resends it, after OpenSSL's 1 s
+ * retransmission timer. As the client, the offerer sends its ClientHello only
+ * once its own ICE is up, when the answerer's DTLS transport is long started.
+ * Browsers answer such offers as well (RFC 4145 allows an active offer).
+ *
+ * @param sdp The local offer, as the RTCPeerConnection made it.
+ * @returns The offer to send to the partner.
+ *
+ * @example
+ * ```ts
+ * asDtlsClientOffer("a=setup:actpass\r\n"); // "a=setup:active\r\n"
+ * ```
+ */
+export function asDtlsClientOffer(sdp: string): string {
+  return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, "a=setup:active");
+}
+
 /** Owns one RTCPeerConnection at a time. */
 export class Negotiator extends Emitter<NegotiatorEvents> {
   #pc: RTCPeerConnection | null = null;
@@ -105,7 +132,7 @@ export class Negotiator extends Emitter<NegotiatorEvents> {
     this.#run(attempt, async () => {
       const offer = await pc.createOffer();
       await pc.setLocalDescription(offer);
-      this.#sendLocal({ type: "offer", attempt, sdp: pc.localDescription!.sdp });
+      this.#sendLocal({ type: "offer", attempt, sdp: asDtlsClientOffer(pc.localDescription!.sdp) });
     });
   }
 

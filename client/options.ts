@@ -50,7 +50,8 @@ export interface SocketPeerOptions {
   reconnect?: boolean;
   /**
    * Base delay in ms between reconnection and upgrade attempts; it doubles
-   * after each failure, up to 30 s.
+   * after each failure, up to 30 s. A failed upgrade attempt is retried at
+   * once the first time.
    * @default {1000}
    */
   reconnectDelay?: number;

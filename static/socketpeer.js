@@ -571,6 +571,10 @@
   // client/negotiator.ts
   var CHANNEL_LABEL = "socketpeer";
   var attemptCounter = 0;
+  function asDtlsClientOffer(sdp) {
+    return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, "a=setup:active");
+  }
+  __name(asDtlsClientOffer, "asDtlsClientOffer");
   var _pc, _channel, _attempt, _open, _remoteSet, _pendingRemote, _pendingLocal, _localSent, _timer, _Negotiator_instances, begin_fn, sendLocal_fn, remoteReady_fn, run_fn, adopt_fn, fail_fn, teardown_fn;
   var _Negotiator = class _Negotiator extends Emitter {
     /**
@@ -624,7 +628,7 @@
       __privateMethod(this, _Negotiator_instances, run_fn).call(this, attempt, async () => {
         const offer = await pc.createOffer();
         await pc.setLocalDescription(offer);
-        __privateMethod(this, _Negotiator_instances, sendLocal_fn).call(this, { type: "offer", attempt, sdp: pc.localDescription.sdp });
+        __privateMethod(this, _Negotiator_instances, sendLocal_fn).call(this, { type: "offer", attempt, sdp: asDtlsClientOffer(pc.localDescription.sdp) });
       });
     }
     /**
@@ -2541,6 +2545,10 @@
     return Math.min(base * 2 ** Math.min(failures - 1, 30), max);
   }
   __name(backoffDelay, "backoffDelay");
+  function retryDelay(failures, base, max = MAX_RETRY_DELAY) {
+    return failures <= 1 ? 0 : backoffDelay(failures - 1, base, max);
+  }
+  __name(retryDelay, "retryDelay");
 
   // protocol/token_bucket.ts
   var _tokens, _last;
@@ -7174,7 +7182,7 @@
       __privateWrapper(this, _upgradeFailures)._++;
       if (this.initiator) __privateGet(this, _session).report("failed");
       this.emit("upgrade_error", err);
-      __privateMethod(this, _SocketPeer_instances, scheduleUpgrade_fn).call(this);
+      __privateMethod(this, _SocketPeer_instances, scheduleUpgrade_fn).call(this, retryDelay(__privateGet(this, _upgradeFailures), this.options.reconnectDelay));
     });
     negotiator.on("closed", () => {
       __privateMethod(this, _SocketPeer_instances, debug_fn).call(this, "direct DataChannel lost; back to the relay");
@@ -7182,7 +7190,7 @@
       this.emit("downgrade");
       __privateGet(this, _stream).rewind();
       __privateSet(this, _upgradeFailures, Math.max(__privateGet(this, _upgradeFailures), 1));
-      __privateMethod(this, _SocketPeer_instances, scheduleUpgrade_fn).call(this);
+      __privateMethod(this, _SocketPeer_instances, scheduleUpgrade_fn).call(this, backoffDelay(__privateGet(this, _upgradeFailures), this.options.reconnectDelay));
     });
     negotiator.on("message", (data) => __privateGet(this, _stream).receive(new Uint8Array(data), "p2p"));
     negotiator.on("drain", () => __privateGet(this, _stream).pump());
@@ -7244,7 +7252,7 @@
       );
     }
     __privateSet(this, _upgradeFailures, 0);
-    __privateMethod(this, _SocketPeer_instances, scheduleUpgrade_fn).call(this);
+    __privateMethod(this, _SocketPeer_instances, scheduleUpgrade_fn).call(this, 0);
   }, "#onFound");
   onLeft_fn = /* @__PURE__ */ __name(function(reason) {
     __privateMethod(this, _SocketPeer_instances, debug_fn).call(this, "partner left:", reason);
@@ -7282,14 +7290,13 @@
       if (!__privateGet(this, _closed2) && !__privateGet(this, _paired)) __privateMethod(this, _SocketPeer_instances, requestPair_fn).call(this);
     }, delay));
   }, "#retryPair");
-  /** The initiator tries the direct path, backing off after each failure. */
-  scheduleUpgrade_fn = /* @__PURE__ */ __name(function() {
+  /** The initiator tries the direct path after `delay` ms. */
+  scheduleUpgrade_fn = /* @__PURE__ */ __name(function(delay) {
     clearTimeout(__privateGet(this, _upgradeTimer));
     const negotiator = __privateGet(this, _negotiator);
     if (!negotiator || !__privateGet(this, _partnerWebrtc) || !this.initiator || !__privateGet(this, _paired)) return;
     if (__privateGet(this, _closed2) || negotiator.busy) return;
     if (__privateGet(this, _upgradeFailures) > 0 && !this.options.reconnect) return;
-    const delay = backoffDelay(__privateGet(this, _upgradeFailures), this.options.reconnectDelay);
     __privateSet(this, _upgradeTimer, setTimeout(() => {
       if (__privateGet(this, _paired) && !__privateGet(this, _closed2) && !negotiator.busy) negotiator.offer(__privateGet(this, _iceServers));
     }, delay));

@@ -248,18 +248,32 @@ Deno.test("a page whose ICE cannot succeed stays on the relay, reports upgrade_e
   await closePeers(stuck, normal);
 });
 
-Deno.test("a browser page and a Deno peer upgrade to P2P and exchange data both ways", async () => {
+/**
+ * Pairs a browser page with a Deno peer (node-datachannel); the one that joins second makes the
+ * offer. Both upgrade and exchange the sample both ways over the DataChannel.
+ */
+async function browserAndDenoUpgrade(offerer: "page" | "deno"): Promise<void> {
   await using server = await startPageServer();
   await using browser = await launchBrowser();
-  const pairCode = "page-and-deno";
+  const pairCode = `page-and-deno-${offerer}-offers`;
+  let page: Page | undefined;
+  if (offerer === "deno") {
+    page = await openPeer(browser, server.pageUrl, { pairCode });
+    await waitFor(
+      page,
+      () => (globalThis as unknown as PeerPage).record.events.includes("peer.waiting"),
+      { timeout: 10_000, message: "the page waits for its partner" },
+    );
+  }
   await using deno = peer(server.peers.url, { pairCode, wrtc: nodeWrtc });
   const upgrades: string[] = [];
   deno.on("upgrade", () => upgrades.push("upgrade"));
   const atDeno = record(deno);
-  const page = await openPeer(browser, server.pageUrl, { pairCode });
+  page ??= await openPeer(browser, server.pageUrl, { pairCode });
 
   await waitForPath(page, "p2p");
   await until(() => deno.path === "p2p", "the Deno peer is upgraded", 20_000);
+  assert.equal(deno.initiator, offerer === "deno");
   sendSample((data) => deno.send(data), "deno");
   await sendSampleFrom(page, "page");
   await waitForReceived(page, 4);
@@ -275,7 +289,13 @@ Deno.test("a browser page and a Deno peer upgrade to P2P and exchange data both 
   assert.deepEqual(upgrades, ["upgrade"]);
   assert.equal(deno.stats().p2p.messagesReceived, 4);
   await closePeers(page);
-});
+}
+
+Deno.test("a browser page that offers and a Deno peer upgrade to P2P and exchange data both ways", () =>
+  browserAndDenoUpgrade("page"));
+
+Deno.test("a Deno peer that offers and a browser page upgrade to P2P and exchange data both ways", () =>
+  browserAndDenoUpgrade("deno"));
 
 Deno.test("two demo tabs joined by link and by form pair, go P2P and chat", async () => {
   await using server = await startServer();

@@ -174,7 +174,7 @@ Deno.test(
     a.send("still relayed");
     await until(() => atB.length === 1, "relay delivery");
     assert.equal(a.path, "relay");
-    // The initiator retries with backoff: a second attempt fails too.
+    // The initiator retries (at once, the first time): a second attempt fails too.
     const initiator = a.initiator ? a : b;
     await next(initiator, "upgrade_error", 10_000);
     assert.ok(initiator.stats().upgradeErrors >= 2);
@@ -184,6 +184,39 @@ Deno.test(
       metrics.match(/socketpeer_upgrades_total\{outcome="failed"\} (\d+)/)?.[1],
     );
     assert.ok(failed >= 2, metrics);
+  },
+);
+
+Deno.test(
+  "an initiator whose first upgrade attempt fails tries again at once and upgrades",
+  opts,
+  async () => {
+    await using server = await startServer();
+    // The first RTCPeerConnection is the offerer's (the answerer makes its own on the offer):
+    // it refuses the answer. A 60 s reconnectDelay would keep a backed-off retry out of the test.
+    let made = 0;
+    class RefusesFirstAnswer extends nodeWrtc.RTCPeerConnection {
+      constructor(config?: RTCConfiguration) {
+        super(config);
+        if (++made === 1) {
+          this.setRemoteDescription = () => Promise.reject(new Error("refused for the test"));
+        }
+      }
+    }
+    const [a, b] = pairOf(server.url, "retry-at-once", {
+      wrtc: { RTCPeerConnection: RefusesFirstAnswer },
+      reconnectDelay: 60_000,
+    });
+    await using _a = a;
+    await using _b = b;
+    const errors: string[] = [];
+    a.on("upgrade_error", (err) => errors.push(err.message));
+    b.on("upgrade_error", (err) => errors.push(err.message));
+    await upgraded(a, b, 20_000);
+    const initiator = a.initiator ? a : b;
+    assert.equal(initiator.stats().upgradeErrors, 1);
+    assert.equal(initiator.stats().upgrades, 1);
+    assert.ok(errors.some((m) => m.includes("refused for the test")), errors.join("; "));
   },
 );
 

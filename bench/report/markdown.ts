@@ -182,8 +182,8 @@ export function markdown(results: Results): string {
   out.push("");
   out.push("## Time to upgrade (ms, pairing to DataChannel open)");
   out.push("");
-  out.push("| Peers | Pairings | Success | p50 | p90 | p99 | p99.9 | max |");
-  out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  out.push("| Peers | Pairings | Success | Retried | p50 | p90 | p99 | p99.9 | max |");
+  out.push("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (
     const [name, u] of [
       ["Deno (SocketPeer, node-datachannel)", results.upgrade.deno],
@@ -193,7 +193,9 @@ export function markdown(results: Results): string {
   ) {
     if (!u) continue;
     out.push(
-      `| ${name} | ${u.attempts} | ${(u.successRate * 100).toFixed(1)}% | ${dist(u)} |`,
+      `| ${name} | ${u.attempts} | ${(u.successRate * 100).toFixed(1)}% | ${u.retried ?? "–"} | ${
+        dist(u)
+      } |`,
     );
   }
   out.push("");

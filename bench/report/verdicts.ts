@@ -15,6 +15,7 @@ import {
 } from "../config.ts";
 import type { NoiseEntry, Results, Verdict } from "../results.ts";
 import { median, spread } from "../stats.ts";
+import { successText } from "../suites/connections.ts";
 import type { ThroughputRow } from "../suites/throughput.ts";
 
 type Metric = "mbps" | "msgps";
@@ -245,9 +246,7 @@ export function verdicts(results: Results): Verdict[] {
     ]] as const
   ) {
     const how = u
-      ? `${u.attempts} pairings, ${u.failures} failed (success ${
-        (u.successRate * 100).toFixed(1)
-      }%); ` +
+      ? `${u.attempts} pairings, ${u.failures} failed (${successText(u)}); ` +
         "from the first peer.found to both ends' DataChannel open, loopback"
       : "did not run";
     out.push(

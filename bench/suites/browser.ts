@@ -10,7 +10,7 @@ import type { BrowserPath, BrowserSession } from "../load/browser.ts";
 import type { StreamResult } from "../harness/workload.ts";
 import { Child, CpuMeter } from "../proc.ts";
 import * as progress from "../progress.ts";
-import { type UpgradeResult, upgradeResult } from "./connections.ts";
+import { successText, type UpgradeResult, upgradeResult } from "./connections.ts";
 import { startServer } from "./servers.ts";
 import { describeRow, streamRow, type ThroughputRow } from "./throughput.ts";
 
@@ -134,7 +134,7 @@ export async function runBrowser(settings: Settings): Promise<BrowserResults> {
         );
         progress.result(
           `browser time to upgrade: p50 ${out.upgrade.p50} ms, p99 ${out.upgrade.p99} ms, ` +
-            `success ${(out.upgrade.successRate * 100).toFixed(1)}%`,
+            `${successText(out.upgrade)} (${out.upgrade.attempts} pairings)`,
         );
       }
     }

@@ -16,18 +16,32 @@ export interface UpgradeResult extends Distribution {
   attempts: number;
   failures: number;
   successRate: number;
+  /** Pairings whose first upgrade attempt failed (counted where the load reports it). */
+  retried?: number;
   curve: [number, number][];
 }
 
 /** Summarizes timed pairings. */
-export function upgradeResult(samples: number[], failures: number, attempts: number) {
+export function upgradeResult(
+  samples: number[],
+  failures: number,
+  attempts: number,
+  retried?: number,
+): UpgradeResult {
   return {
     ...distribution(samples),
     attempts,
     failures,
     successRate: round(samples.length / Math.max(1, attempts), 4),
+    ...(retried === undefined ? {} : { retried }),
     curve: percentileCurve(samples),
   };
+}
+
+/** "success 99.5%", and how many pairings needed a second attempt when known. */
+export function successText(u: UpgradeResult): string {
+  const retried = u.retried === undefined ? "" : `, ${u.retried} retried`;
+  return `success ${(u.successRate * 100).toFixed(1)}%${retried}`;
 }
 
 /**
@@ -58,10 +72,11 @@ export async function runUpgrade(
         result.samples as number[],
         result.failures as number,
         result.attempts as number,
+        raw ? undefined : result.retried as number | undefined,
       );
       progress.result(
         `${raw ? "bare node-datachannel, offer to open" : "SocketPeer, found to upgrade"}: ` +
-          `p50 ${r.p50} ms, p99 ${r.p99} ms, success ${(r.successRate * 100).toFixed(1)}%`,
+          `p50 ${r.p50} ms, p99 ${r.p99} ms, ${successText(r)} (${r.attempts} pairings)`,
       );
       return r;
     } finally {
