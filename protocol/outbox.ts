@@ -107,15 +107,19 @@ export class Outbox {
   }
 
   /**
-   * The next frame to transmit, or null when there is none ready or the
-   * window is full.
+   * The next frame to transmit, or null when there is none ready, the window
+   * is full, or the next frame is larger than `limit` (it stays next).
+   *
+   * @param limit The most bytes the frame may have: what room is left in a
+   * batch being filled.
    */
-  next(): Uint8Array | null {
+  next(limit = Infinity): Uint8Array | null {
     if (this.#inFlight >= this.window) return null;
     const entry = this.#queue[this.#cursor];
     if (!entry?.frames) return null;
-    const frame = entry.frames[this.#frameCursor++];
-    if (this.#frameCursor === entry.frames.length) {
+    const frame = entry.frames[this.#frameCursor];
+    if (frame.byteLength > limit) return null;
+    if (++this.#frameCursor === entry.frames.length) {
       this.#cursor++;
       this.#frameCursor = 0;
     }

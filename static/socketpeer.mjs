@@ -2307,7 +2307,7 @@ function decode(buffer, options) {
 __name(decode, "decode");
 
 // protocol/frame.ts
-var FrameType = { DATA: 1, ACK: 2 };
+var FrameType = { DATA: 1, ACK: 2, BATCH: 3 };
 var PayloadKind = {
   /** UTF-8 text; arrives as a string. */
   STRING: 0,
@@ -2352,40 +2352,62 @@ function invalid(why) {
   return new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `Invalid frame: ${why}`);
 }
 __name(invalid, "invalid");
-function decodeFrame(bytes) {
-  if (bytes.byteLength < ACK_FRAME_SIZE) throw invalid(`${bytes.byteLength} bytes is too short`);
-  if (bytes.byteLength > MAX_FRAME_SIZE) {
-    throw new SocketPeerError(
+function sizeProblem(byteLength2) {
+  if (byteLength2 < ACK_FRAME_SIZE) return invalid(`${byteLength2} bytes is too short`);
+  if (byteLength2 > MAX_FRAME_SIZE) {
+    return new SocketPeerError(
       ErrorCode.MESSAGE_TOO_LARGE,
-      `Frame of ${bytes.byteLength} bytes exceeds ${MAX_FRAME_SIZE}`
+      `Frame of ${byteLength2} bytes exceeds ${MAX_FRAME_SIZE}`
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const type = view.getUint8(0);
-  const seq = view.getFloat64(4);
-  if (!Number.isSafeInteger(seq) || seq < 0) throw invalid(`sequence number ${seq}`);
+}
+__name(sizeProblem, "sizeProblem");
+function frameProblem(view, start, length) {
+  if (length < ACK_FRAME_SIZE) return invalid(`${length} bytes is too short`);
+  const type = view.getUint8(start);
+  if (type === FrameType.BATCH) return invalid("a BATCH frame where one frame belongs");
+  const seq = view.getFloat64(start + 4);
+  if (!Number.isSafeInteger(seq) || seq < 0) return invalid(`sequence number ${seq}`);
   if (type === FrameType.ACK) {
-    if (bytes.byteLength !== ACK_FRAME_SIZE) throw invalid("ACK frame has a body");
-    return { type, ackSeq: seq };
+    return length === ACK_FRAME_SIZE ? void 0 : invalid("ACK frame has a body");
   }
-  if (type !== FrameType.DATA) throw invalid(`unknown type ${type}`);
-  if (bytes.byteLength < DATA_HEADER_SIZE) throw invalid("DATA header is truncated");
-  const kind = view.getUint8(1);
-  if (kind > PayloadKind.MSGPACK) throw invalid(`unknown payload kind ${kind}`);
-  if (seq < 1) throw invalid("DATA sequence numbers start at 1");
-  const chunkIndex = view.getUint32(12);
-  const chunkCount = view.getUint32(16);
+  if (type !== FrameType.DATA) return invalid(`unknown type ${type}`);
+  if (length < DATA_HEADER_SIZE) return invalid("DATA header is truncated");
+  const kind = view.getUint8(start + 1);
+  if (kind > PayloadKind.MSGPACK) return invalid(`unknown payload kind ${kind}`);
+  if (seq < 1) return invalid("DATA sequence numbers start at 1");
+  const chunkIndex = view.getUint32(start + 12);
+  const chunkCount = view.getUint32(start + 16);
   if (chunkCount < 1 || chunkIndex >= chunkCount) {
-    throw invalid(`chunk ${chunkIndex} of ${chunkCount}`);
+    return invalid(`chunk ${chunkIndex} of ${chunkCount}`);
   }
+}
+__name(frameProblem, "frameProblem");
+function viewOf(bytes) {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+__name(viewOf, "viewOf");
+function readFrame(bytes, view, start, length) {
+  const type = view.getUint8(start);
+  const seq = view.getFloat64(start + 4);
+  if (type === FrameType.ACK) return { type, ackSeq: seq };
   return {
-    type,
-    kind,
+    type: FrameType.DATA,
+    kind: view.getUint8(start + 1),
     seq,
-    chunkIndex,
-    chunkCount,
-    payload: bytes.subarray(DATA_HEADER_SIZE)
+    chunkIndex: view.getUint32(start + 12),
+    chunkCount: view.getUint32(start + 16),
+    payload: bytes.subarray(start + DATA_HEADER_SIZE, start + length)
   };
+}
+__name(readFrame, "readFrame");
+function decodeFrame(bytes) {
+  const tooBig = sizeProblem(bytes.byteLength);
+  if (tooBig) throw tooBig;
+  const view = viewOf(bytes);
+  const problem = frameProblem(view, 0, bytes.byteLength);
+  if (problem) throw problem;
+  return readFrame(bytes, view, 0, bytes.byteLength);
 }
 __name(decodeFrame, "decodeFrame");
 
@@ -6394,15 +6416,19 @@ var _Outbox = class _Outbox {
     };
   }
   /**
-   * The next frame to transmit, or null when there is none ready or the
-   * window is full.
+   * The next frame to transmit, or null when there is none ready, the window
+   * is full, or the next frame is larger than `limit` (it stays next).
+   *
+   * @param limit The most bytes the frame may have: what room is left in a
+   * batch being filled.
    */
-  next() {
+  next(limit = Infinity) {
     if (__privateGet(this, _inFlight) >= this.window) return null;
     const entry = __privateGet(this, _queue)[__privateGet(this, _cursor)];
     if (!entry?.frames) return null;
-    const frame = entry.frames[__privateWrapper(this, _frameCursor)._++];
-    if (__privateGet(this, _frameCursor) === entry.frames.length) {
+    const frame = entry.frames[__privateGet(this, _frameCursor)];
+    if (frame.byteLength > limit) return null;
+    if (++__privateWrapper(this, _frameCursor)._ === entry.frames.length) {
       __privateWrapper(this, _cursor)._++;
       __privateSet(this, _frameCursor, 0);
     }
