@@ -2322,6 +2322,8 @@ var DATA_HEADER_SIZE = 20;
 var ACK_FRAME_SIZE = 12;
 var CHUNK_SIZE2 = 64 * 1024 - DATA_HEADER_SIZE;
 var MAX_FRAME_SIZE = CHUNK_SIZE2 + DATA_HEADER_SIZE;
+var BATCH_HEADER_SIZE = 4;
+var BATCH_LENGTH_SIZE = 2;
 function encodeMessage(seq, kind, payload) {
   const chunkCount = Math.max(1, Math.ceil(payload.byteLength / CHUNK_SIZE2));
   const frames = [];
@@ -2348,6 +2350,33 @@ function encodeAck(ackSeq) {
   return frame;
 }
 __name(encodeAck, "encodeAck");
+function endsMessage(frame) {
+  if (frame[0] !== FrameType.DATA || frame.byteLength < DATA_HEADER_SIZE) return false;
+  const index = (frame[12] << 24 | frame[13] << 16 | frame[14] << 8 | frame[15]) >>> 0;
+  const count2 = (frame[16] << 24 | frame[17] << 16 | frame[18] << 8 | frame[19]) >>> 0;
+  return index === count2 - 1;
+}
+__name(endsMessage, "endsMessage");
+function encodeBatch(frames) {
+  let size = BATCH_HEADER_SIZE;
+  for (const frame of frames) size += BATCH_LENGTH_SIZE + frame.byteLength;
+  if (size > MAX_FRAME_SIZE) throw new RangeError(`a batch of ${size} bytes is too large`);
+  const batch = new Uint8Array(size);
+  batch[0] = FrameType.BATCH;
+  let at = BATCH_HEADER_SIZE;
+  for (const frame of frames) {
+    batch[at] = frame.byteLength >>> 8;
+    batch[at + 1] = frame.byteLength & 255;
+    batch.set(frame, at + BATCH_LENGTH_SIZE);
+    at += BATCH_LENGTH_SIZE + frame.byteLength;
+  }
+  return batch;
+}
+__name(encodeBatch, "encodeBatch");
+function batchSize(frameBytes, count2) {
+  return BATCH_HEADER_SIZE + count2 * BATCH_LENGTH_SIZE + frameBytes;
+}
+__name(batchSize, "batchSize");
 function invalid(why) {
   return new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `Invalid frame: ${why}`);
 }
@@ -2383,6 +2412,23 @@ function frameProblem(view, start, length) {
   }
 }
 __name(frameProblem, "frameProblem");
+function walkBatch(view, visit) {
+  const end = view.byteLength;
+  if (end <= BATCH_HEADER_SIZE) return invalid("empty BATCH frame");
+  for (let at = BATCH_HEADER_SIZE; at < end; ) {
+    if (end - at < BATCH_LENGTH_SIZE) return invalid("BATCH frame ends inside a length");
+    const length = view.getUint16(at);
+    at += BATCH_LENGTH_SIZE;
+    if (length > end - at) return invalid(`a frame of ${length} bytes overruns its BATCH frame`);
+    if (length > 0 && view.getUint8(at) === FrameType.BATCH) {
+      return invalid("a BATCH frame inside a BATCH frame");
+    }
+    const problem = frameProblem(view, at, length) ?? visit(at, length);
+    if (problem) return problem;
+    at += length;
+  }
+}
+__name(walkBatch, "walkBatch");
 function viewOf(bytes) {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
@@ -2410,6 +2456,20 @@ function decodeFrame(bytes) {
   return readFrame(bytes, view, 0, bytes.byteLength);
 }
 __name(decodeFrame, "decodeFrame");
+function decodeFrames(bytes) {
+  if (bytes.byteLength === 0 || bytes[0] !== FrameType.BATCH) return [decodeFrame(bytes)];
+  const tooBig = sizeProblem(bytes.byteLength);
+  if (tooBig) throw tooBig;
+  const view = viewOf(bytes);
+  const frames = [];
+  const problem = walkBatch(view, (start, length) => {
+    frames.push(readFrame(bytes, view, start, length));
+    return void 0;
+  });
+  if (problem) throw problem;
+  return frames;
+}
+__name(decodeFrames, "decodeFrames");
 
 // protocol/serialization.ts
 var SERIALIZATIONS = ["json", "binary", "raw"];
@@ -6518,7 +6578,7 @@ var SEND_WINDOW = 4 * 1024 * 1024;
 var ACK_EVERY_MESSAGES = 64;
 var ACK_EVERY_BYTES = SEND_WINDOW / 4;
 var ACK_DELAY_MS = 5;
-var _paths, _useRelay, _ackDue, _unackedMessages, _unackedBytes, _ackTimer, _wantDrain, _pumping, _closed, _MessageStream_instances, checkSize_fn, transmit_fn, scheduleAck_fn, sendAck_fn;
+var _paths, _useRelay, _ackDue, _unackedMessages, _unackedBytes, _ackTimer, _wantDrain, _pumping, _pumpQueued, _closed, _MessageStream_instances, checkSize_fn, pumpSoon_fn, sendFrames_fn, transmit_fn, scheduleAck_fn, takeAck_fn;
 var _MessageStream = class _MessageStream extends Emitter {
   /**
    * @param paths The relay and the DataChannel.
@@ -6539,6 +6599,8 @@ var _MessageStream = class _MessageStream extends Emitter {
     __publicField(this, "resent", 0);
     /** The largest message this side sends. */
     __publicField(this, "maxMessageSize");
+    /** Whether the partner decodes BATCH frames, so several frames may share a transport message. */
+    __publicField(this, "batching", false);
     __privateAdd(this, _paths);
     __privateAdd(this, _useRelay);
     __privateAdd(this, _ackDue, false);
@@ -6547,6 +6609,7 @@ var _MessageStream = class _MessageStream extends Emitter {
     __privateAdd(this, _ackTimer);
     __privateAdd(this, _wantDrain, false);
     __privateAdd(this, _pumping, false);
+    __privateAdd(this, _pumpQueued, false);
     __privateAdd(this, _closed, false);
     __privateSet(this, _paths, paths);
     __privateSet(this, _useRelay, options.useRelay);
@@ -6585,99 +6648,111 @@ var _MessageStream = class _MessageStream extends Emitter {
       const fill = this.outbox.reserve(size);
       encoded.then((e) => {
         fill(e.kind, e.payload);
-        this.pump();
+        __privateMethod(this, _MessageStream_instances, pumpSoon_fn).call(this);
       }, (err) => this.emit("error", err));
     } else {
       __privateMethod(this, _MessageStream_instances, checkSize_fn).call(this, encoded.payload.byteLength);
       this.outbox.enqueue(encoded.kind, encoded.payload);
-      this.pump();
+      __privateMethod(this, _MessageStream_instances, pumpSoon_fn).call(this);
     }
     const below = this.outbox.bufferedAmount < this.options.highWaterMark;
     if (!below) __privateSet(this, _wantDrain, true);
     return below;
   }
-  /** Sends what the window and the path allow. Called whenever either may have room. */
+  /**
+   * Sends what the window and the path allow, and a pending acknowledgement.
+   * Called whenever either may have room.
+   */
   pump() {
     if (__privateGet(this, _pumping) || __privateGet(this, _closed)) return;
     __privateSet(this, _pumping, true);
     try {
       const name = this.path;
-      if (!name) return;
-      const path = __privateGet(this, _paths)[name];
-      if (__privateGet(this, _ackDue)) __privateMethod(this, _MessageStream_instances, sendAck_fn).call(this, name);
-      while (path.writable()) {
-        const frame = this.outbox.next();
-        if (!frame) break;
-        __privateMethod(this, _MessageStream_instances, transmit_fn).call(this, name, frame);
-      }
+      if (name) __privateMethod(this, _MessageStream_instances, sendFrames_fn).call(this, name);
+      if (__privateGet(this, _ackDue)) this.flushAck();
     } finally {
       __privateSet(this, _pumping, false);
     }
   }
   /**
-   * Takes one frame from either path.
+   * Takes one transport message from either path: a frame, or a BATCH frame
+   * of several.
    *
-   * @param bytes The frame.
+   * @param bytes The transport message.
    * @param from The path it came by.
    */
   receive(bytes, from) {
     if (__privateGet(this, _closed)) return;
-    let frame;
+    let frames;
     try {
-      frame = decodeFrame(bytes);
+      frames = decodeFrames(bytes);
     } catch (err) {
       this.emit("warning", err);
       return;
     }
     const stats = this.stats[from];
     stats.bytesReceived += bytes.byteLength;
-    if (frame.type === FrameType.ACK) {
-      if (!this.outbox.ack(frame.ackSeq)) {
-        this.emit(
-          "warning",
-          new SocketPeerError(
-            ErrorCode.INVALID_PAYLOAD,
-            `ack ${frame.ackSeq} of an unsent message`
-          )
-        );
-      }
-      this.pump();
-      if (__privateGet(this, _wantDrain) && this.outbox.bufferedAmount < this.options.highWaterMark / 2) {
-        __privateSet(this, _wantDrain, false);
-        this.emit("drain");
-      }
-      return;
-    }
-    let messages;
-    try {
-      messages = this.inbox.push(frame);
-    } catch (err) {
-      this.emit("error", err);
-      return;
-    }
-    if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
-    __privateSet(this, _unackedBytes, __privateGet(this, _unackedBytes) + bytes.byteLength);
+    let acked = false;
+    let data = false;
     let thrown;
-    for (const message of messages) {
-      __privateWrapper(this, _unackedMessages)._++;
+    for (const frame of frames) {
+      if (__privateGet(this, _closed)) break;
       try {
-        if (message.error) {
-          this.emit("error", message.error);
-        } else {
-          let value2;
-          try {
-            value2 = decodePayload(message.kind, message.payload);
-          } catch (err) {
-            this.emit("error", err);
-            continue;
+        if (frame.type === FrameType.ACK) {
+          acked = true;
+          if (!this.outbox.ack(frame.ackSeq)) {
+            this.emit(
+              "warning",
+              new SocketPeerError(
+                ErrorCode.INVALID_PAYLOAD,
+                `ack ${frame.ackSeq} of an unsent message`
+              )
+            );
           }
-          this.emit("data", value2);
+          continue;
+        }
+        if (frame.type !== FrameType.DATA) continue;
+        let messages;
+        try {
+          messages = this.inbox.push(frame);
+        } catch (err) {
+          this.emit("error", err);
+          continue;
+        }
+        data = true;
+        if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
+        __privateSet(this, _unackedBytes, __privateGet(this, _unackedBytes) + (DATA_HEADER_SIZE + frame.payload.byteLength));
+        for (const message of messages) {
+          __privateWrapper(this, _unackedMessages)._++;
+          try {
+            if (message.error) {
+              this.emit("error", message.error);
+            } else {
+              let value2;
+              try {
+                value2 = decodePayload(message.kind, message.payload);
+              } catch (err) {
+                this.emit("error", err);
+                continue;
+              }
+              this.emit("data", value2);
+            }
+          } catch (error) {
+            thrown ?? (thrown = { error });
+          }
         }
       } catch (error) {
         thrown ?? (thrown = { error });
       }
     }
-    __privateMethod(this, _MessageStream_instances, scheduleAck_fn).call(this);
+    if (data) __privateMethod(this, _MessageStream_instances, scheduleAck_fn).call(this);
+    if (acked) {
+      this.pump();
+      if (__privateGet(this, _wantDrain) && this.outbox.bufferedAmount < this.options.highWaterMark / 2) {
+        __privateSet(this, _wantDrain, false);
+        this.emit("drain");
+      }
+    }
     if (thrown) {
       const { error } = thrown;
       queueMicrotask(() => {
@@ -6685,12 +6760,12 @@ var _MessageStream = class _MessageStream extends Emitter {
       });
     }
   }
-  /** Sends the pending acknowledgement now, if a path can take it. */
+  /** Sends the pending acknowledgement now, alone, if a path can take it. */
   flushAck() {
     clearTimeout(__privateGet(this, _ackTimer));
     __privateSet(this, _ackTimer, void 0);
     const name = __privateGet(this, _paths).p2p.open() ? "p2p" : __privateGet(this, _paths).relay.open() ? "relay" : null;
-    if (name && __privateGet(this, _ackDue)) __privateMethod(this, _MessageStream_instances, sendAck_fn).call(this, name);
+    if (name && __privateGet(this, _ackDue)) __privateMethod(this, _MessageStream_instances, transmit_fn).call(this, name, [__privateMethod(this, _MessageStream_instances, takeAck_fn).call(this)]);
   }
   /**
    * A path was lost: everything unacknowledged goes out again on the path
@@ -6753,6 +6828,7 @@ _unackedBytes = new WeakMap();
 _ackTimer = new WeakMap();
 _wantDrain = new WeakMap();
 _pumping = new WeakMap();
+_pumpQueued = new WeakMap();
 _closed = new WeakMap();
 _MessageStream_instances = new WeakSet();
 checkSize_fn = /* @__PURE__ */ __name(function(size) {
@@ -6763,29 +6839,69 @@ checkSize_fn = /* @__PURE__ */ __name(function(size) {
     );
   }
 }, "#checkSize");
-transmit_fn = /* @__PURE__ */ __name(function(name, frame) {
+/**
+ * Pumps once the current synchronous run is over: the `send()` calls of
+ * one run then share transport messages. A microtask, never a timer.
+ */
+pumpSoon_fn = /* @__PURE__ */ __name(function() {
+  if (__privateGet(this, _pumpQueued)) return;
+  __privateSet(this, _pumpQueued, true);
+  queueMicrotask(() => {
+    __privateSet(this, _pumpQueued, false);
+    this.pump();
+  });
+}, "#pumpSoon");
+/**
+ * Fills transport messages with the frames that are ready: each one frame,
+ * or, when batching, as many whole frames as fit in one BATCH frame of
+ * {@linkcode MAX_FRAME_SIZE} bytes, a pending acknowledgement first.
+ */
+sendFrames_fn = /* @__PURE__ */ __name(function(name) {
+  const path = __privateGet(this, _paths)[name];
+  const frames = [];
+  while (path.writable()) {
+    let bytes = 0;
+    if (__privateGet(this, _ackDue)) {
+      const ack = __privateMethod(this, _MessageStream_instances, takeAck_fn).call(this);
+      frames.push(ack);
+      bytes += ack.byteLength;
+    }
+    for (; ; ) {
+      const room = frames.length === 0 ? Infinity : this.batching ? MAX_FRAME_SIZE - batchSize(bytes, frames.length + 1) : -1;
+      const frame = this.outbox.next(room);
+      if (!frame) break;
+      frames.push(frame);
+      bytes += frame.byteLength;
+    }
+    if (frames.length === 0) return;
+    __privateMethod(this, _MessageStream_instances, transmit_fn).call(this, name, frames);
+    frames.length = 0;
+  }
+}, "#sendFrames");
+transmit_fn = /* @__PURE__ */ __name(function(name, frames) {
   const stats = this.stats[name];
-  stats.bytesSent += frame.byteLength;
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (view.getUint32(12) === view.getUint32(16) - 1) stats.messagesSent++;
-  __privateGet(this, _paths)[name].send(frame);
+  const message = frames.length === 1 ? frames[0] : encodeBatch(frames);
+  stats.bytesSent += message.byteLength;
+  for (const frame of frames) if (endsMessage(frame)) stats.messagesSent++;
+  __privateGet(this, _paths)[name].send(message);
 }, "#transmit");
 scheduleAck_fn = /* @__PURE__ */ __name(function() {
   __privateSet(this, _ackDue, true);
   if (__privateGet(this, _unackedMessages) >= ACK_EVERY_MESSAGES || __privateGet(this, _unackedBytes) >= ACK_EVERY_BYTES) {
-    this.flushAck();
+    __privateMethod(this, _MessageStream_instances, pumpSoon_fn).call(this);
   } else {
     __privateGet(this, _ackTimer) ?? __privateSet(this, _ackTimer, setTimeout(() => this.flushAck(), ACK_DELAY_MS));
   }
 }, "#scheduleAck");
-sendAck_fn = /* @__PURE__ */ __name(function(name) {
+/** The pending acknowledgement, as a frame that will be sent now. */
+takeAck_fn = /* @__PURE__ */ __name(function() {
+  clearTimeout(__privateGet(this, _ackTimer));
+  __privateSet(this, _ackTimer, void 0);
   __privateSet(this, _ackDue, false);
   __privateSet(this, _unackedMessages, 0);
   __privateSet(this, _unackedBytes, 0);
-  const frame = encodeAck(this.inbox.ackSeq);
-  this.stats[name].bytesSent += frame.byteLength;
-  __privateGet(this, _paths)[name].send(frame);
-}, "#sendAck");
+  return encodeAck(this.inbox.ackSeq);
+}, "#takeAck");
 __name(_MessageStream, "MessageStream");
 var MessageStream = _MessageStream;
 
@@ -7218,7 +7334,8 @@ requestPair_fn = /* @__PURE__ */ __name(function() {
     v: PROTOCOL_VERSION,
     pairCode: this.pairCode,
     peerId: __privateGet(this, _secret),
-    webrtc: __privateGet(this, _negotiator) !== null
+    webrtc: __privateGet(this, _negotiator) !== null,
+    batch: true
   });
   if (this.options.timeout > 0 && !__privateGet(this, _paired)) {
     clearTimeout(__privateGet(this, _timeoutTimer));
@@ -7243,6 +7360,7 @@ onFound_fn = /* @__PURE__ */ __name(function(found) {
   __privateSet(this, _paired, true);
   this.initiator = found.initiator;
   __privateSet(this, _partnerWebrtc, found.webrtc);
+  __privateGet(this, _stream).batching = found.batch === true;
   __privateSet(this, _iceServers, [...this.options.iceServers, ...found.iceServers]);
   __privateGet(this, _stream).limits(
     Math.min(this.options.maxMessageSize, found.maxMessageSize),
