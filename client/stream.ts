@@ -76,6 +76,14 @@ const ACK_EVERY_MESSAGES = 64;
 const ACK_EVERY_BYTES = SEND_WINDOW / 4;
 const ACK_DELAY_MS = 5;
 
+/**
+ * The frame in a buffer of its own: a transport gets exactly the bytes it
+ * sends, never a view into the outbox's shared slabs.
+ */
+function whole(frame: Uint8Array): Uint8Array {
+  return frame.byteLength === frame.buffer.byteLength ? frame : frame.slice();
+}
+
 /** One exactly-once stream between this peer and its partner. */
 export class MessageStream extends Emitter<StreamEvents> {
   readonly outbox = new Outbox(SEND_WINDOW);
@@ -243,7 +251,7 @@ export class MessageStream extends Emitter<StreamEvents> {
 
   #transmit(name: PathName, frames: Uint8Array[]): void {
     const stats = this.stats[name];
-    const message = frames.length === 1 ? frames[0] : encodeBatch(frames);
+    const message = frames.length > 1 ? encodeBatch(frames) : whole(frames[0]);
     stats.bytesSent += message.byteLength;
     for (const frame of frames) if (endsMessage(frame)) stats.messagesSent++;
     this.#paths[name].send(message);

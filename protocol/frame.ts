@@ -91,6 +91,8 @@ export type Frame = DataFrame | AckFrame;
  * @param seq The message's sequence number (≥ 1).
  * @param kind What the payload holds.
  * @param payload The encoded message.
+ * @param alloc Gives the bytes each frame is written to: `size` zeroed
+ * bytes, never handed out before (by default, a new buffer per frame).
  * @returns The frames, in order.
  *
  * @example
@@ -99,13 +101,18 @@ export type Frame = DataFrame | AckFrame;
  * frames.length; // 4
  * ```
  */
-export function encodeMessage(seq: number, kind: PayloadKind, payload: Uint8Array): Uint8Array[] {
+export function encodeMessage(
+  seq: number,
+  kind: PayloadKind,
+  payload: Uint8Array,
+  alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+): Uint8Array[] {
   const chunkCount = Math.max(1, Math.ceil(payload.byteLength / CHUNK_SIZE));
   const frames: Uint8Array[] = [];
   for (let i = 0; i < chunkCount; i++) {
     const part = payload.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE);
-    const frame = new Uint8Array(DATA_HEADER_SIZE + part.byteLength);
-    const view = new DataView(frame.buffer);
+    const frame = alloc(DATA_HEADER_SIZE + part.byteLength);
+    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
     view.setUint8(0, FrameType.DATA);
     view.setUint8(1, kind);
     view.setFloat64(4, seq);

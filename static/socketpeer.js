@@ -2325,13 +2325,13 @@
   var MAX_FRAME_SIZE = CHUNK_SIZE2 + DATA_HEADER_SIZE;
   var BATCH_HEADER_SIZE = 4;
   var BATCH_LENGTH_SIZE = 2;
-  function encodeMessage(seq, kind, payload) {
+  function encodeMessage(seq, kind, payload, alloc = (size) => new Uint8Array(size)) {
     const chunkCount = Math.max(1, Math.ceil(payload.byteLength / CHUNK_SIZE2));
     const frames = [];
     for (let i = 0; i < chunkCount; i++) {
       const part = payload.subarray(i * CHUNK_SIZE2, (i + 1) * CHUNK_SIZE2);
-      const frame = new Uint8Array(DATA_HEADER_SIZE + part.byteLength);
-      const view = new DataView(frame.buffer);
+      const frame = alloc(DATA_HEADER_SIZE + part.byteLength);
+      const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
       view.setUint8(0, FrameType.DATA);
       view.setUint8(1, kind);
       view.setFloat64(4, seq);
@@ -6408,7 +6408,9 @@
   var Inbox = _Inbox;
 
   // protocol/outbox.ts
-  var _nextSeq, _queue, _cursor, _frameCursor, _inFlight, _buffered, _everSent;
+  var SLAB_SIZE = 64 * 1024;
+  var SLAB_FRAME_MAX = 4 * 1024;
+  var _nextSeq, _queue, _cursor, _frameCursor, _inFlight, _buffered, _everSent, _slab, _slabUsed, _alloc;
   var _Outbox = class _Outbox {
     /**
      * @param window The most bytes handed out but not yet acknowledged. It
@@ -6424,6 +6426,17 @@
       __privateAdd(this, _inFlight, 0);
       __privateAdd(this, _buffered, 0);
       __privateAdd(this, _everSent, false);
+      __privateAdd(this, _slab, new Uint8Array(0));
+      __privateAdd(this, _slabUsed, 0);
+      /** Where frames are written: small ones side by side in a shared slab. */
+      __privateAdd(this, _alloc, /* @__PURE__ */ __name((size) => {
+        if (size > SLAB_FRAME_MAX) return new Uint8Array(size);
+        if (__privateGet(this, _slabUsed) + size > __privateGet(this, _slab).byteLength) {
+          __privateSet(this, _slab, new Uint8Array(SLAB_SIZE));
+          __privateSet(this, _slabUsed, 0);
+        }
+        return __privateGet(this, _slab).subarray(__privateGet(this, _slabUsed), __privateSet(this, _slabUsed, __privateGet(this, _slabUsed) + size));
+      }, "#alloc"));
     }
     /** Payload bytes accepted and not yet acknowledged. */
     get bufferedAmount() {
@@ -6452,7 +6465,7 @@
       const seq = __privateWrapper(this, _nextSeq)._++;
       __privateGet(this, _queue).push({
         seq,
-        frames: encodeMessage(seq, kind, payload),
+        frames: encodeMessage(seq, kind, payload, __privateGet(this, _alloc)),
         size: payload.byteLength,
         sent: 0
       });
@@ -6471,14 +6484,15 @@
       __privateGet(this, _queue).push(entry);
       __privateSet(this, _buffered, __privateGet(this, _buffered) + size);
       return (kind, payload) => {
-        entry.frames = encodeMessage(entry.seq, kind, payload);
+        entry.frames = encodeMessage(entry.seq, kind, payload, __privateGet(this, _alloc));
         __privateSet(this, _buffered, __privateGet(this, _buffered) + (payload.byteLength - entry.size));
         entry.size = payload.byteLength;
       };
     }
     /**
      * The next frame to transmit, or null when there is none ready, the window
-     * is full, or the next frame is larger than `limit` (it stays next).
+     * is full, or the next frame is larger than `limit` (it stays next). A
+     * small frame may be a view into a buffer it shares with others.
      *
      * @param limit The most bytes the frame may have: what room is left in a
      * batch being filled.
@@ -6571,6 +6585,9 @@
   _inFlight = new WeakMap();
   _buffered = new WeakMap();
   _everSent = new WeakMap();
+  _slab = new WeakMap();
+  _slabUsed = new WeakMap();
+  _alloc = new WeakMap();
   __name(_Outbox, "Outbox");
   var Outbox = _Outbox;
 
@@ -6579,6 +6596,10 @@
   var ACK_EVERY_MESSAGES = 64;
   var ACK_EVERY_BYTES = SEND_WINDOW / 4;
   var ACK_DELAY_MS = 5;
+  function whole(frame) {
+    return frame.byteLength === frame.buffer.byteLength ? frame : frame.slice();
+  }
+  __name(whole, "whole");
   var _paths, _useRelay, _ackDue, _unackedMessages, _unackedBytes, _ackTimer, _wantDrain, _pumping, _pumpQueued, _closed, _MessageStream_instances, checkSize_fn, pumpSoon_fn, sendFrames_fn, transmit_fn, scheduleAck_fn, takeAck_fn;
   var _MessageStream = class _MessageStream extends Emitter {
     /**
@@ -6881,7 +6902,7 @@
   }, "#sendFrames");
   transmit_fn = /* @__PURE__ */ __name(function(name, frames) {
     const stats = this.stats[name];
-    const message = frames.length === 1 ? frames[0] : encodeBatch(frames);
+    const message = frames.length > 1 ? encodeBatch(frames) : whole(frames[0]);
     stats.bytesSent += message.byteLength;
     for (const frame of frames) if (endsMessage(frame)) stats.messagesSent++;
     __privateGet(this, _paths)[name].send(message);
