@@ -2649,10 +2649,12 @@
     /**
      * Takes `n` tokens when there are enough.
      *
+     * @param n Tokens to take.
+     * @param now The time now, in ms, when the caller has read the clock
+     * already (one read serves several buckets).
      * @returns False (and takes nothing) when there are fewer than `n`.
      */
-    take(n = 1) {
-      const now = this.now();
+    take(n = 1, now = this.now()) {
       __privateSet(this, _tokens, Math.min(this.capacity, __privateGet(this, _tokens) + (now - __privateGet(this, _last)) / 1e3 * this.rate));
       __privateSet(this, _last, now);
       if (__privateGet(this, _tokens) < n) return false;
