@@ -535,6 +535,8 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     const why = checkPairCode(code);
     if (why) throw new SocketPeerError(ErrorCode.INVALID_PAIR_CODE, why);
     if (code !== this.pairCode && this.#paired) {
+      // Messages sent in this run were meant for the old partner: they go out first.
+      this.#stream.pump();
       this.#paired = false;
       this.#negotiator?.close();
     }

@@ -7095,6 +7095,7 @@
       const why = checkPairCode(code);
       if (why) throw new SocketPeerError(ErrorCode.INVALID_PAIR_CODE, why);
       if (code !== this.pairCode && __privateGet(this, _paired)) {
+        __privateGet(this, _stream).pump();
         __privateSet(this, _paired, false);
         __privateGet(this, _negotiator)?.close();
       }

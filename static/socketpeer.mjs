@@ -7094,6 +7094,7 @@ var _SocketPeer = class _SocketPeer extends Emitter {
     const why = checkPairCode(code);
     if (why) throw new SocketPeerError(ErrorCode.INVALID_PAIR_CODE, why);
     if (code !== this.pairCode && __privateGet(this, _paired)) {
+      __privateGet(this, _stream).pump();
       __privateSet(this, _paired, false);
       __privateGet(this, _negotiator)?.close();
     }
