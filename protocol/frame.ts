@@ -110,18 +110,37 @@ export function encodeMessage(
   const chunkCount = Math.max(1, Math.ceil(payload.byteLength / CHUNK_SIZE));
   const frames: Uint8Array[] = [];
   for (let i = 0; i < chunkCount; i++) {
-    const part = payload.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE);
+    const part = chunkCount === 1
+      ? payload
+      : payload.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE);
     const frame = alloc(DATA_HEADER_SIZE + part.byteLength);
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    view.setUint8(0, FrameType.DATA);
-    view.setUint8(1, kind);
-    view.setFloat64(4, seq);
-    view.setUint32(12, i);
-    view.setUint32(16, chunkCount);
+    // Byte by byte rather than through a DataView per frame: small messages
+    // are many, and the view costs more than the writes.
+    frame[0] = FrameType.DATA;
+    frame[1] = kind;
+    putFloat64(frame, 4, seq);
+    putUint32(frame, 12, i);
+    putUint32(frame, 16, chunkCount);
     frame.set(part, DATA_HEADER_SIZE);
     frames.push(frame);
   }
   return frames;
+}
+
+const scratch = new DataView(new ArrayBuffer(8));
+
+/** Writes a big-endian float64 at `at`. */
+function putFloat64(bytes: Uint8Array, at: number, value: number): void {
+  scratch.setFloat64(0, value);
+  for (let i = 0; i < 8; i++) bytes[at + i] = scratch.getUint8(i);
+}
+
+/** Writes a big-endian uint32 at `at`. */
+function putUint32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 24;
+  bytes[at + 1] = value >>> 16;
+  bytes[at + 2] = value >>> 8;
+  bytes[at + 3] = value;
 }
 
 /**

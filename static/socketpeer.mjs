@@ -2328,20 +2328,32 @@ function encodeMessage(seq, kind, payload, alloc = (size) => new Uint8Array(size
   const chunkCount = Math.max(1, Math.ceil(payload.byteLength / CHUNK_SIZE2));
   const frames = [];
   for (let i = 0; i < chunkCount; i++) {
-    const part = payload.subarray(i * CHUNK_SIZE2, (i + 1) * CHUNK_SIZE2);
+    const part = chunkCount === 1 ? payload : payload.subarray(i * CHUNK_SIZE2, (i + 1) * CHUNK_SIZE2);
     const frame = alloc(DATA_HEADER_SIZE + part.byteLength);
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    view.setUint8(0, FrameType.DATA);
-    view.setUint8(1, kind);
-    view.setFloat64(4, seq);
-    view.setUint32(12, i);
-    view.setUint32(16, chunkCount);
+    frame[0] = FrameType.DATA;
+    frame[1] = kind;
+    putFloat64(frame, 4, seq);
+    putUint32(frame, 12, i);
+    putUint32(frame, 16, chunkCount);
     frame.set(part, DATA_HEADER_SIZE);
     frames.push(frame);
   }
   return frames;
 }
 __name(encodeMessage, "encodeMessage");
+var scratch = new DataView(new ArrayBuffer(8));
+function putFloat64(bytes, at, value2) {
+  scratch.setFloat64(0, value2);
+  for (let i = 0; i < 8; i++) bytes[at + i] = scratch.getUint8(i);
+}
+__name(putFloat64, "putFloat64");
+function putUint32(bytes, at, value2) {
+  bytes[at] = value2 >>> 24;
+  bytes[at + 1] = value2 >>> 16;
+  bytes[at + 2] = value2 >>> 8;
+  bytes[at + 3] = value2;
+}
+__name(putUint32, "putUint32");
 function encodeAck(ackSeq) {
   const frame = new Uint8Array(ACK_FRAME_SIZE);
   const view = new DataView(frame.buffer);
