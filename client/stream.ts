@@ -18,6 +18,7 @@ import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
 import {
   batchSize,
   DATA_HEADER_SIZE,
+  type DataFrame,
   decodeFrames,
   encodeAck,
   encodeBatch,
@@ -259,7 +260,7 @@ export class MessageStream extends Emitter<StreamEvents> {
 
   /**
    * Takes one transport message from either path: a frame, or a BATCH frame
-   * of several.
+   * of several, each handled as if it had come alone.
    *
    * @param bytes The transport message.
    * @param from The path it came by.
@@ -280,54 +281,18 @@ export class MessageStream extends Emitter<StreamEvents> {
     // A listener that throws must not cost the messages after it: deliver
     // them all, then let the first error surface as an uncaught one.
     let thrown: { error: unknown } | undefined;
+    const caught = (error: unknown) => thrown ??= { error };
     for (const frame of frames) {
       if (this.#closed) break;
       try {
         if (frame.type === FrameType.ACK) {
           acked = true;
-          if (!this.outbox.ack(frame.ackSeq)) {
-            this.emit(
-              "warning",
-              new SocketPeerError(
-                ErrorCode.INVALID_PAYLOAD,
-                `ack ${frame.ackSeq} of an unsent message`,
-              ),
-            );
-          }
-          continue;
-        }
-        if (frame.type !== FrameType.DATA) continue;
-        let messages;
-        try {
-          messages = this.inbox.push(frame);
-        } catch (err) {
-          this.emit("error", err as SocketPeerError);
-          continue;
-        }
-        data = true;
-        if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
-        this.#unackedBytes += DATA_HEADER_SIZE + frame.payload.byteLength;
-        for (const message of messages) {
-          this.#unackedMessages++;
-          try {
-            if (message.error) {
-              this.emit("error", message.error);
-            } else {
-              let value;
-              try {
-                value = decodePayload(message.kind, message.payload);
-              } catch (err) {
-                this.emit("error", err as SocketPeerError);
-                continue;
-              }
-              this.emit("data", value);
-            }
-          } catch (error) {
-            thrown ??= { error };
-          }
+          this.#takeAckFrame(frame.ackSeq);
+        } else if (this.#takeDataFrame(frame, stats, caught)) {
+          data = true;
         }
       } catch (error) {
-        thrown ??= { error };
+        caught(error);
       }
     }
     if (data) this.#scheduleAck();
@@ -344,6 +309,53 @@ export class MessageStream extends Emitter<StreamEvents> {
         throw error;
       });
     }
+  }
+
+  #takeAckFrame(ackSeq: number): void {
+    if (!this.outbox.ack(ackSeq)) {
+      this.emit(
+        "warning",
+        new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `ack ${ackSeq} of an unsent message`),
+      );
+    }
+  }
+
+  /**
+   * Puts one DATA frame in the inbox and delivers what it completes.
+   *
+   * @param caught Takes what a listener throws, so that delivery goes on.
+   * @returns False when the inbox refused the frame.
+   */
+  #takeDataFrame(frame: DataFrame, stats: PathStats, caught: (error: unknown) => void): boolean {
+    let messages;
+    try {
+      messages = this.inbox.push(frame);
+    } catch (err) {
+      this.emit("error", err as SocketPeerError);
+      return false;
+    }
+    if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
+    this.#unackedBytes += DATA_HEADER_SIZE + frame.payload.byteLength;
+    for (const message of messages) {
+      this.#unackedMessages++;
+      try {
+        if (message.error) {
+          this.emit("error", message.error);
+          continue;
+        }
+        let value;
+        try {
+          value = decodePayload(message.kind, message.payload);
+        } catch (err) {
+          this.emit("error", err as SocketPeerError);
+          continue;
+        }
+        this.emit("data", value);
+      } catch (error) {
+        caught(error);
+      }
+    }
+    return true;
   }
 
   #scheduleAck(): void {

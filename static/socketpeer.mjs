@@ -6613,7 +6613,7 @@ function whole(frame) {
   return frame.byteLength === frame.buffer.byteLength ? frame : frame.slice();
 }
 __name(whole, "whole");
-var _paths, _useRelay, _ackDue, _unackedMessages, _unackedBytes, _ackTimer, _wantDrain, _pumping, _pumpQueued, _closed, _MessageStream_instances, checkSize_fn, pumpSoon_fn, sendFrames_fn, transmit_fn, scheduleAck_fn, takeAck_fn;
+var _paths, _useRelay, _ackDue, _unackedMessages, _unackedBytes, _ackTimer, _wantDrain, _pumping, _pumpQueued, _closed, _MessageStream_instances, checkSize_fn, pumpSoon_fn, sendFrames_fn, transmit_fn, takeAckFrame_fn, takeDataFrame_fn, scheduleAck_fn, takeAck_fn;
 var _MessageStream = class _MessageStream extends Emitter {
   /**
    * @param paths The relay and the DataChannel.
@@ -6711,7 +6711,7 @@ var _MessageStream = class _MessageStream extends Emitter {
   }
   /**
    * Takes one transport message from either path: a frame, or a BATCH frame
-   * of several.
+   * of several, each handled as if it had come alone.
    *
    * @param bytes The transport message.
    * @param from The path it came by.
@@ -6730,54 +6730,18 @@ var _MessageStream = class _MessageStream extends Emitter {
     let acked = false;
     let data = false;
     let thrown;
+    const caught = /* @__PURE__ */ __name((error) => thrown ?? (thrown = { error }), "caught");
     for (const frame of frames) {
       if (__privateGet(this, _closed)) break;
       try {
         if (frame.type === FrameType.ACK) {
           acked = true;
-          if (!this.outbox.ack(frame.ackSeq)) {
-            this.emit(
-              "warning",
-              new SocketPeerError(
-                ErrorCode.INVALID_PAYLOAD,
-                `ack ${frame.ackSeq} of an unsent message`
-              )
-            );
-          }
-          continue;
-        }
-        if (frame.type !== FrameType.DATA) continue;
-        let messages;
-        try {
-          messages = this.inbox.push(frame);
-        } catch (err) {
-          this.emit("error", err);
-          continue;
-        }
-        data = true;
-        if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
-        __privateSet(this, _unackedBytes, __privateGet(this, _unackedBytes) + (DATA_HEADER_SIZE + frame.payload.byteLength));
-        for (const message of messages) {
-          __privateWrapper(this, _unackedMessages)._++;
-          try {
-            if (message.error) {
-              this.emit("error", message.error);
-            } else {
-              let value2;
-              try {
-                value2 = decodePayload(message.kind, message.payload);
-              } catch (err) {
-                this.emit("error", err);
-                continue;
-              }
-              this.emit("data", value2);
-            }
-          } catch (error) {
-            thrown ?? (thrown = { error });
-          }
+          __privateMethod(this, _MessageStream_instances, takeAckFrame_fn).call(this, frame.ackSeq);
+        } else if (__privateMethod(this, _MessageStream_instances, takeDataFrame_fn).call(this, frame, stats, caught)) {
+          data = true;
         }
       } catch (error) {
-        thrown ?? (thrown = { error });
+        caught(error);
       }
     }
     if (data) __privateMethod(this, _MessageStream_instances, scheduleAck_fn).call(this);
@@ -6920,6 +6884,51 @@ transmit_fn = /* @__PURE__ */ __name(function(name, frames) {
   for (const frame of frames) if (endsMessage(frame)) stats.messagesSent++;
   __privateGet(this, _paths)[name].send(message);
 }, "#transmit");
+takeAckFrame_fn = /* @__PURE__ */ __name(function(ackSeq) {
+  if (!this.outbox.ack(ackSeq)) {
+    this.emit(
+      "warning",
+      new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `ack ${ackSeq} of an unsent message`)
+    );
+  }
+}, "#takeAckFrame");
+/**
+ * Puts one DATA frame in the inbox and delivers what it completes.
+ *
+ * @param caught Takes what a listener throws, so that delivery goes on.
+ * @returns False when the inbox refused the frame.
+ */
+takeDataFrame_fn = /* @__PURE__ */ __name(function(frame, stats, caught) {
+  let messages;
+  try {
+    messages = this.inbox.push(frame);
+  } catch (err) {
+    this.emit("error", err);
+    return false;
+  }
+  if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
+  __privateSet(this, _unackedBytes, __privateGet(this, _unackedBytes) + (DATA_HEADER_SIZE + frame.payload.byteLength));
+  for (const message of messages) {
+    __privateWrapper(this, _unackedMessages)._++;
+    try {
+      if (message.error) {
+        this.emit("error", message.error);
+        continue;
+      }
+      let value2;
+      try {
+        value2 = decodePayload(message.kind, message.payload);
+      } catch (err) {
+        this.emit("error", err);
+        continue;
+      }
+      this.emit("data", value2);
+    } catch (error) {
+      caught(error);
+    }
+  }
+  return true;
+}, "#takeDataFrame");
 scheduleAck_fn = /* @__PURE__ */ __name(function() {
   __privateSet(this, _ackDue, true);
   if (__privateGet(this, _unackedMessages) >= ACK_EVERY_MESSAGES || __privateGet(this, _unackedBytes) >= ACK_EVERY_BYTES) {
