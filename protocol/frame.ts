@@ -385,9 +385,9 @@ function leastMessageSize(view: DataView, start: number, length: number): number
 
 /**
  * Checks one transport message as a relay does, reading the headers in
- * place: every frame must be well-formed, and no DATA frame may give away a
- * message over `maxMessageSize` (see {@linkcode minMessageSize}). It
- * allocates nothing unless it refuses.
+ * place (no decoded frame objects): every frame must be well-formed, and no
+ * DATA frame may give away a message over `maxMessageSize` (see
+ * {@linkcode minMessageSize}).
  *
  * @param bytes One message as received (a frame or a BATCH frame).
  * @param maxMessageSize The largest message allowed, in bytes.
