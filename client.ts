@@ -372,6 +372,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       pairCode: this.pairCode,
       peerId: this.#secret,
       webrtc: this.#negotiator !== null,
+      batch: true,
     });
     if (this.options.timeout > 0 && !this.#paired) {
       clearTimeout(this.#timeoutTimer);
@@ -402,6 +403,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     this.#paired = true;
     this.initiator = found.initiator;
     this.#partnerWebrtc = found.webrtc;
+    this.#stream.batching = found.batch === true;
     this.#iceServers = [...this.options.iceServers, ...found.iceServers];
     this.#stream.limits(
       Math.min(this.options.maxMessageSize, found.maxMessageSize),
@@ -532,6 +534,8 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     const why = checkPairCode(code);
     if (why) throw new SocketPeerError(ErrorCode.INVALID_PAIR_CODE, why);
     if (code !== this.pairCode && this.#paired) {
+      // Messages sent in this run were meant for the old partner: they go out first.
+      this.#stream.pump();
       this.#paired = false;
       this.#negotiator?.close();
     }

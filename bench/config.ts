@@ -36,7 +36,7 @@ export const PATHS: Record<PathId, PathInfo> = {
   },
   "relay-default": {
     label: "SocketPeer relay, default limits",
-    what: "as above with the default relayRate (5,000 frames/s, 16 MiB/s per socket)",
+    what: "as above with the default relayRate (5,000 packets/s, 16 MiB/s per socket)",
     baseline: false,
   },
   direct: {

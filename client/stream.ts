@@ -6,11 +6,27 @@
  * path is lost, drops duplicates, and releases messages in order. The
  * application sees one ordered stream whatever the paths do.
  *
+ * Frames go out in a microtask after `send()`, so that messages sent in one
+ * synchronous run (and a pending acknowledgement) can share a transport
+ * message: a BATCH frame of at most 64 KiB, when the partner decodes them.
+ * Nothing waits on a timer to fill a batch.
+ *
  * @module
  */
 import { Emitter } from "../protocol/emitter.ts";
 import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
-import { decodeFrame, encodeAck, FrameType } from "../protocol/frame.ts";
+import {
+  batchSize,
+  DATA_HEADER_SIZE,
+  type DataFrame,
+  decodeFrames,
+  encodeAck,
+  encodeBatch,
+  endsMessage,
+  type Frame,
+  FrameType,
+  MAX_FRAME_SIZE,
+} from "../protocol/frame.ts";
 import { Inbox } from "../protocol/inbox.ts";
 import { Outbox } from "../protocol/outbox.ts";
 import { decodePayload, encodePayload, type Serialization } from "../protocol/serialization.ts";
@@ -24,15 +40,19 @@ export interface Path {
   open(): boolean;
   /** Whether a frame can be handed over now without overfilling its buffer. */
   writable(): boolean;
-  /** Hands one frame over. */
+  /** Hands one transport message (a frame, or a BATCH frame) over. */
   send(frame: Uint8Array): void;
 }
 
 /** Traffic of one path. */
 export interface PathStats {
+  /** Application messages whose last frame went out on this path. */
   messagesSent: number;
+  /** Bytes of transport messages (frames and BATCH frames) sent, acknowledgements included. */
   bytesSent: number;
+  /** Application messages whose last frame came in on this path. */
   messagesReceived: number;
+  /** Bytes of transport messages received. */
   bytesReceived: number;
 }
 
@@ -57,6 +77,14 @@ const ACK_EVERY_MESSAGES = 64;
 const ACK_EVERY_BYTES = SEND_WINDOW / 4;
 const ACK_DELAY_MS = 5;
 
+/**
+ * The frame in a buffer of its own: a transport gets exactly the bytes it
+ * sends, never a view into the outbox's shared slabs.
+ */
+function whole(frame: Uint8Array): Uint8Array {
+  return frame.byteLength === frame.buffer.byteLength ? frame : frame.slice();
+}
+
 /** One exactly-once stream between this peer and its partner. */
 export class MessageStream extends Emitter<StreamEvents> {
   readonly outbox = new Outbox(SEND_WINDOW);
@@ -69,6 +97,8 @@ export class MessageStream extends Emitter<StreamEvents> {
   resent = 0;
   /** The largest message this side sends. */
   maxMessageSize: number;
+  /** Whether the partner decodes BATCH frames, so several frames may share a transport message. */
+  batching = false;
 
   #paths: Record<PathName, Path>;
   #useRelay: boolean;
@@ -78,6 +108,7 @@ export class MessageStream extends Emitter<StreamEvents> {
   #ackTimer: ReturnType<typeof setTimeout> | undefined;
   #wantDrain = false;
   #pumping = false;
+  #pumpQueued = false;
   #closed = false;
 
   /**
@@ -136,12 +167,12 @@ export class MessageStream extends Emitter<StreamEvents> {
       const fill = this.outbox.reserve(size);
       encoded.then((e) => {
         fill(e.kind, e.payload);
-        this.pump();
+        this.#pumpSoon();
       }, (err) => this.emit("error", err));
     } else {
       this.#checkSize(encoded.payload.byteLength);
       this.outbox.enqueue(encoded.kind, encoded.payload);
-      this.pump();
+      this.#pumpSoon();
     }
     const below = this.outbox.bufferedAmount < this.options.highWaterMark;
     if (!below) this.#wantDrain = true;
@@ -157,100 +188,121 @@ export class MessageStream extends Emitter<StreamEvents> {
     }
   }
 
-  /** Sends what the window and the path allow. Called whenever either may have room. */
+  /**
+   * Pumps once the current synchronous run is over: the `send()` calls of
+   * one run then share transport messages. A microtask, never a timer.
+   */
+  #pumpSoon(): void {
+    if (this.#pumpQueued) return;
+    this.#pumpQueued = true;
+    queueMicrotask(() => {
+      this.#pumpQueued = false;
+      this.pump();
+    });
+  }
+
+  /**
+   * Sends what the window and the path allow, and a pending acknowledgement.
+   * Called whenever either may have room.
+   */
   pump(): void {
     if (this.#pumping || this.#closed) return;
     this.#pumping = true;
     try {
       const name = this.path;
-      if (!name) return;
-      const path = this.#paths[name];
-      if (this.#ackDue) this.#sendAck(name);
-      while (path.writable()) {
-        const frame = this.outbox.next();
-        if (!frame) break;
-        this.#transmit(name, frame);
-      }
+      if (name) this.#sendFrames(name);
+      if (this.#ackDue) this.flushAck();
     } finally {
       this.#pumping = false;
     }
   }
 
-  #transmit(name: PathName, frame: Uint8Array): void {
+  /**
+   * Fills transport messages with the frames that are ready: each one frame,
+   * or, when batching, as many whole frames as fit in one BATCH frame of
+   * {@linkcode MAX_FRAME_SIZE} bytes, a pending acknowledgement first.
+   */
+  #sendFrames(name: PathName): void {
+    const path = this.#paths[name];
+    const frames: Uint8Array[] = [];
+    while (path.writable()) {
+      let bytes = 0;
+      if (this.#ackDue) {
+        const ack = this.#takeAck();
+        frames.push(ack);
+        bytes += ack.byteLength;
+      }
+      for (;;) {
+        // The first frame goes whatever its size; the next ones if they fit.
+        const room = frames.length === 0
+          ? Infinity
+          : this.batching
+          ? MAX_FRAME_SIZE - batchSize(bytes, frames.length + 1)
+          : -1;
+        const frame = this.outbox.next(room);
+        if (!frame) break;
+        frames.push(frame);
+        bytes += frame.byteLength;
+      }
+      if (frames.length === 0) return;
+      this.#transmit(name, frames);
+      frames.length = 0;
+    }
+  }
+
+  #transmit(name: PathName, frames: Uint8Array[]): void {
     const stats = this.stats[name];
-    stats.bytesSent += frame.byteLength;
-    // The last chunk of a message counts the message.
-    const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-    if (view.getUint32(12) === view.getUint32(16) - 1) stats.messagesSent++;
-    this.#paths[name].send(frame);
+    const message = frames.length > 1 ? encodeBatch(frames) : whole(frames[0]);
+    stats.bytesSent += message.byteLength;
+    for (const frame of frames) if (endsMessage(frame)) stats.messagesSent++;
+    this.#paths[name].send(message);
   }
 
   /**
-   * Takes one frame from either path.
+   * Takes one transport message from either path: a frame, or a BATCH frame
+   * of several, each handled as if it had come alone.
    *
-   * @param bytes The frame.
+   * @param bytes The transport message.
    * @param from The path it came by.
    */
   receive(bytes: Uint8Array, from: PathName): void {
     if (this.#closed) return;
-    let frame;
+    let frames: Frame[];
     try {
-      frame = decodeFrame(bytes);
+      frames = decodeFrames(bytes);
     } catch (err) {
       this.emit("warning", err as SocketPeerError);
       return;
     }
     const stats = this.stats[from];
     stats.bytesReceived += bytes.byteLength;
-    if (frame.type === FrameType.ACK) {
-      if (!this.outbox.ack(frame.ackSeq)) {
-        this.emit(
-          "warning",
-          new SocketPeerError(
-            ErrorCode.INVALID_PAYLOAD,
-            `ack ${frame.ackSeq} of an unsent message`,
-          ),
-        );
+    let acked = false;
+    let data = false;
+    // A listener that throws must not cost the messages after it: deliver
+    // them all, then let the first error surface as an uncaught one.
+    let thrown: { error: unknown } | undefined;
+    const caught = (error: unknown) => thrown ??= { error };
+    for (const frame of frames) {
+      if (this.#closed) break;
+      try {
+        if (frame.type === FrameType.ACK) {
+          acked = true;
+          this.#takeAckFrame(frame.ackSeq);
+        } else if (this.#takeDataFrame(frame, stats, caught)) {
+          data = true;
+        }
+      } catch (error) {
+        caught(error);
       }
+    }
+    if (data) this.#scheduleAck();
+    if (acked) {
       this.pump();
       if (this.#wantDrain && this.outbox.bufferedAmount < this.options.highWaterMark / 2) {
         this.#wantDrain = false;
         this.emit("drain");
       }
-      return;
     }
-    let messages;
-    try {
-      messages = this.inbox.push(frame);
-    } catch (err) {
-      this.emit("error", err as SocketPeerError);
-      return;
-    }
-    if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
-    this.#unackedBytes += bytes.byteLength;
-    // A listener that throws must not cost the messages after it: deliver
-    // them all, then let the first error surface as an uncaught one.
-    let thrown: { error: unknown } | undefined;
-    for (const message of messages) {
-      this.#unackedMessages++;
-      try {
-        if (message.error) {
-          this.emit("error", message.error);
-        } else {
-          let value;
-          try {
-            value = decodePayload(message.kind, message.payload);
-          } catch (err) {
-            this.emit("error", err as SocketPeerError);
-            continue;
-          }
-          this.emit("data", value);
-        }
-      } catch (error) {
-        thrown ??= { error };
-      }
-    }
-    this.#scheduleAck();
     if (thrown) {
       const { error } = thrown;
       queueMicrotask(() => {
@@ -259,32 +311,81 @@ export class MessageStream extends Emitter<StreamEvents> {
     }
   }
 
+  #takeAckFrame(ackSeq: number): void {
+    if (!this.outbox.ack(ackSeq)) {
+      this.emit(
+        "warning",
+        new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `ack ${ackSeq} of an unsent message`),
+      );
+    }
+  }
+
+  /**
+   * Puts one DATA frame in the inbox and delivers what it completes.
+   *
+   * @param caught Takes what a listener throws, so that delivery goes on.
+   * @returns False when the inbox refused the frame.
+   */
+  #takeDataFrame(frame: DataFrame, stats: PathStats, caught: (error: unknown) => void): boolean {
+    let messages;
+    try {
+      messages = this.inbox.push(frame);
+    } catch (err) {
+      this.emit("error", err as SocketPeerError);
+      return false;
+    }
+    if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
+    this.#unackedBytes += DATA_HEADER_SIZE + frame.payload.byteLength;
+    for (const message of messages) {
+      this.#unackedMessages++;
+      try {
+        if (message.error) {
+          this.emit("error", message.error);
+          continue;
+        }
+        let value;
+        try {
+          value = decodePayload(message.kind, message.payload);
+        } catch (err) {
+          this.emit("error", err as SocketPeerError);
+          continue;
+        }
+        this.emit("data", value);
+      } catch (error) {
+        caught(error);
+      }
+    }
+    return true;
+  }
+
   #scheduleAck(): void {
     this.#ackDue = true;
     if (
       this.#unackedMessages >= ACK_EVERY_MESSAGES || this.#unackedBytes >= ACK_EVERY_BYTES
     ) {
-      this.flushAck();
+      // In a microtask: what the listeners sent in reply carries it.
+      this.#pumpSoon();
     } else {
       this.#ackTimer ??= setTimeout(() => this.flushAck(), ACK_DELAY_MS);
     }
   }
 
-  /** Sends the pending acknowledgement now, if a path can take it. */
+  /** Sends the pending acknowledgement now, alone, if a path can take it. */
   flushAck(): void {
     clearTimeout(this.#ackTimer);
     this.#ackTimer = undefined;
     const name = this.#paths.p2p.open() ? "p2p" : this.#paths.relay.open() ? "relay" : null;
-    if (name && this.#ackDue) this.#sendAck(name);
+    if (name && this.#ackDue) this.#transmit(name, [this.#takeAck()]);
   }
 
-  #sendAck(name: PathName): void {
+  /** The pending acknowledgement, as a frame that will be sent now. */
+  #takeAck(): Uint8Array {
+    clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
     this.#ackDue = false;
     this.#unackedMessages = 0;
     this.#unackedBytes = 0;
-    const frame = encodeAck(this.inbox.ackSeq);
-    this.stats[name].bytesSent += frame.byteLength;
-    this.#paths[name].send(frame);
+    return encodeAck(this.inbox.ackSeq);
   }
 
   /**

@@ -53,6 +53,11 @@ export interface PairRequest {
   peerId: string;
   /** Whether the client can make a WebRTC connection; when false, the pair stays on the relay. */
   webrtc?: boolean;
+  /**
+   * Whether the client decodes BATCH frames (several frames in one transport
+   * message); when absent or false, its partner sends it one frame at a time.
+   */
+  batch?: boolean;
 }
 
 /** Body of {@linkcode WireEvent.WAITING}. */
@@ -69,6 +74,8 @@ export interface PeerFound {
   peerId: string;
   /** Whether both peers can make a WebRTC connection, so an upgrade is worth trying. */
   webrtc: boolean;
+  /** Whether both peers decode BATCH frames, so either may send them. */
+  batch: boolean;
   /** ICE servers to use, TURN credentials included when the server issues them. */
   iceServers: RTCIceServerInit[];
   /** The largest application message the server relays, in bytes. */

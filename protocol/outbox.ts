@@ -32,6 +32,14 @@ interface Outgoing {
   sent: number;
 }
 
+/** Bytes of each slab that small frames are carved from. */
+const SLAB_SIZE = 64 * 1024;
+/**
+ * Frames up to this size share slabs: one allocation for many small messages
+ * instead of one each, which costs more than copying a small payload.
+ */
+const SLAB_FRAME_MAX = 4 * 1024;
+
 /** Send-side state of one exactly-once stream. */
 export class Outbox {
   #nextSeq = 1;
@@ -42,6 +50,17 @@ export class Outbox {
   #inFlight = 0;
   #buffered = 0;
   #everSent = false;
+  #slab = new Uint8Array(0);
+  #slabUsed = 0;
+  /** Where frames are written: small ones side by side in a shared slab. */
+  #alloc = (size: number): Uint8Array => {
+    if (size > SLAB_FRAME_MAX) return new Uint8Array(size);
+    if (this.#slabUsed + size > this.#slab.byteLength) {
+      this.#slab = new Uint8Array(SLAB_SIZE);
+      this.#slabUsed = 0;
+    }
+    return this.#slab.subarray(this.#slabUsed, this.#slabUsed += size);
+  };
 
   /**
    * @param window The most bytes handed out but not yet acknowledged. It
@@ -80,7 +99,7 @@ export class Outbox {
     const seq = this.#nextSeq++;
     this.#queue.push({
       seq,
-      frames: encodeMessage(seq, kind, payload),
+      frames: encodeMessage(seq, kind, payload, this.#alloc),
       size: payload.byteLength,
       sent: 0,
     });
@@ -100,22 +119,27 @@ export class Outbox {
     this.#queue.push(entry);
     this.#buffered += size;
     return (kind, payload) => {
-      entry.frames = encodeMessage(entry.seq, kind, payload);
+      entry.frames = encodeMessage(entry.seq, kind, payload, this.#alloc);
       this.#buffered += payload.byteLength - entry.size;
       entry.size = payload.byteLength;
     };
   }
 
   /**
-   * The next frame to transmit, or null when there is none ready or the
-   * window is full.
+   * The next frame to transmit, or null when there is none ready, the window
+   * is full, or the next frame is larger than `limit` (it stays next). A
+   * small frame may be a view into a buffer it shares with others.
+   *
+   * @param limit The most bytes the frame may have: what room is left in a
+   * batch being filled.
    */
-  next(): Uint8Array | null {
+  next(limit = Infinity): Uint8Array | null {
     if (this.#inFlight >= this.window) return null;
     const entry = this.#queue[this.#cursor];
     if (!entry?.frames) return null;
-    const frame = entry.frames[this.#frameCursor++];
-    if (this.#frameCursor === entry.frames.length) {
+    const frame = entry.frames[this.#frameCursor];
+    if (frame.byteLength > limit) return null;
+    if (++this.#frameCursor === entry.frames.length) {
       this.#cursor++;
       this.#frameCursor = 0;
     }

@@ -41,10 +41,12 @@ export class TokenBucket {
   /**
    * Takes `n` tokens when there are enough.
    *
+   * @param n Tokens to take.
+   * @param now The time now, in ms, when the caller has read the clock
+   * already (one read serves several buckets).
    * @returns False (and takes nothing) when there are fewer than `n`.
    */
-  take(n = 1): boolean {
-    const now = this.now();
+  take(n = 1, now: number = this.now()): boolean {
     this.#tokens = Math.min(this.capacity, this.#tokens + (now - this.#last) / 1000 * this.rate);
     this.#last = now;
     if (this.#tokens < n) return false;

@@ -56,8 +56,9 @@ export function checkPairCode(code: unknown): string | null {
  */
 export function checkPairRequest(value: unknown): PairRequest | string {
   if (!isRecord(value)) return "pair expects an object { v, pairCode, peerId }";
-  const { v, pairCode, peerId, webrtc } = value;
+  const { v, pairCode, peerId, webrtc, batch } = value;
   if (webrtc !== undefined && typeof webrtc !== "boolean") return "webrtc must be a boolean";
+  if (batch !== undefined && typeof batch !== "boolean") return "batch must be a boolean";
   if (typeof v !== "number" || !Number.isInteger(v)) return "v must be the protocol version";
   const bad = checkPairCode(pairCode);
   if (bad) return bad;
@@ -67,7 +68,13 @@ export function checkPairRequest(value: unknown): PairRequest | string {
   ) {
     return `peerId must be 1 to ${MAX_PEER_ID_LENGTH} characters of [A-Za-z0-9_-]`;
   }
-  return { v, pairCode: pairCode as string, peerId, webrtc: webrtc !== false };
+  return {
+    v,
+    pairCode: pairCode as string,
+    peerId,
+    webrtc: webrtc !== false,
+    batch: batch === true,
+  };
 }
 
 /**

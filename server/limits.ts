@@ -24,7 +24,7 @@ export const MAX_HTTP_BUFFER_SIZE = Math.ceil(MAX_FRAME_SIZE / 3) * 4 + 1024;
 
 /** The relay limits of one socket. */
 export interface RelayRate {
-  /** Frames a second (data and acks). */
+  /** Relay packets a second: `data` events (a frame, or a BATCH of frames) and signals. */
   messagesPerSecond: number;
   /** Bytes a second. */
   bytesPerSecond: number;
@@ -60,10 +60,11 @@ export class RelayRateLimiter {
     return this.#overSince !== null;
   }
 
-  /** Counts one frame of `bytes` bytes. */
+  /** Counts one relay packet of `bytes` bytes. */
   frame(bytes: number): RateVerdict {
-    const within = this.#messages.take(1) && this.#bytes.take(bytes);
+    // One clock read per packet: it is the costliest part of counting one.
     const now = this.#now();
+    const within = this.#messages.take(1, now) && this.#bytes.take(bytes, now);
     if (this.#overSince === null) {
       if (within) return "ok";
       this.#overSince = now;

@@ -131,9 +131,11 @@ export interface SocketPeerServerOptions {
    */
   trustProxy?: boolean;
   /**
-   * The relay rate one socket may send at. Past it the socket is warned
-   * (`ERR_RATE_LIMITED`), and disconnected if it keeps on for 3 s. Clients
-   * learn the rate on pairing and pace themselves below it. `false` lifts it.
+   * The relay rate one socket may send at: relay packets (`data` events, each
+   * one frame or a BATCH of frames up to 64 KiB, and signals) and bytes a
+   * second. Past it the socket is warned (`ERR_RATE_LIMITED`), and
+   * disconnected if it keeps on for 3 s. Clients learn the rate on pairing
+   * and pace themselves below it. `false` lifts it.
    * @default {{ messagesPerSecond: 5000, bytesPerSecond: 16777216 }}
    */
   relayRate?: RelayRate | false;

@@ -138,7 +138,12 @@ export class Pairing {
         return;
       }
     }
-    const me: PairMember = { socketId: socket.id, peerId, webrtc: request.webrtc !== false };
+    const me: PairMember = {
+      socketId: socket.id,
+      peerId,
+      webrtc: request.webrtc !== false,
+      batch: request.batch === true,
+    };
     // Set before the registry answers: a partner on another node may be
     // introduced to this socket before the answer arrives here.
     socket.data.pairCode = pairCode;
@@ -216,6 +221,7 @@ export class Pairing {
           initiator,
           peerId: other.peerId,
           webrtc: self.webrtc && other.webrtc,
+          batch: self.batch === true && other.batch === true,
           iceServers: this.#iceServers(self.peerId),
           maxMessageSize: hub.options.maxMessageSize,
           relayRate: hub.options.relayRate || null,

@@ -14,7 +14,7 @@
  * key names and set members, never object keys, so `__proto__` is ordinary):
  *
  * ```text
- * <prefix>pair:<code>    JSON array of 1–2 members {socketId, peerId, webrtc, node}
+ * <prefix>pair:<code>    JSON array of 1–2 members {socketId, peerId, webrtc, batch, node}
  * <prefix>waiting        set of codes with one member      (for stats)
  * <prefix>paired         set of codes with two members     (for stats)
  * <prefix>node:<id>      heartbeat of a node, expires after nodeTimeout
@@ -233,8 +233,8 @@ interface Orphan {
   member: StoredMember;
 }
 
-function member({ socketId, peerId, webrtc }: StoredMember): PairMember {
-  return { socketId, peerId, webrtc };
+function member({ socketId, peerId, webrtc, batch }: StoredMember): PairMember {
+  return batch === undefined ? { socketId, peerId, webrtc } : { socketId, peerId, webrtc, batch };
 }
 
 /**

@@ -21,6 +21,8 @@ export interface PairMember {
   peerId: string;
   /** Whether the peer can make a WebRTC connection. */
   webrtc: boolean;
+  /** Whether the peer decodes BATCH frames (absent: it does not). */
+  batch?: boolean;
 }
 
 /** What joining a pair code gave. */

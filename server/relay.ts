@@ -1,14 +1,17 @@
 /**
  * The relay: data frames and WebRTC signals go to the sender's partner and
  * nowhere else. Frames are forwarded as the very bytes received (socket.io
- * binary attachments, never base64); the header is read only to enforce the
- * message size limit. Signals are checked for shape and size, never parsed.
+ * binary attachments, never base64); the headers are read in place, to check
+ * the frames and enforce the message size limit on each frame of a BATCH.
+ * One `data` event counts as one packet of its bytes against the relay rate,
+ * however many frames it holds. Signals are checked for shape and size,
+ * never parsed.
  *
  * @module
  */
-import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
+import { ErrorCode } from "../protocol/errors.ts";
 import { WireEvent } from "../protocol/events.ts";
-import { decodeFrame, MAX_FRAME_SIZE, minMessageSize } from "../protocol/frame.ts";
+import { checkFrames } from "../protocol/frame.ts";
 import { asBytes, checkSignal } from "../protocol/validate.ts";
 import type { Hub } from "./hub.ts";
 import type { PeerSocket } from "./peer_socket.ts";
@@ -17,48 +20,28 @@ import type { PeerSocket } from "./peer_socket.ts";
 export class Relay {
   constructor(private readonly hub: Hub) {}
 
-  /** Forwards one data frame to the partner. */
+  /** Forwards one data frame (or BATCH frame) to the partner. */
   data(socket: PeerSocket, payload: unknown): void {
     const { hub } = this;
+    const bytes = asBytes(payload);
     // Every packet counts against the rate, refused ones too.
-    if (!hub.admit(socket, asBytes(payload)?.byteLength ?? 64)) return;
+    if (!hub.admit(socket, bytes?.byteLength ?? 64)) return;
     const partner = socket.data.partner;
     if (partner === undefined) {
       hub.refuse(socket, ErrorCode.NOT_PAIRED, "data sent before a partner was found", "data");
       return;
     }
-    const bytes = asBytes(payload);
     if (!bytes) {
       hub.refuse(socket, ErrorCode.INVALID_PAYLOAD, "data must be one binary frame", "data");
       return;
     }
-    if (bytes.byteLength > MAX_FRAME_SIZE) {
-      hub.refuse(
-        socket,
-        ErrorCode.MESSAGE_TOO_LARGE,
-        `frame of ${bytes.byteLength} bytes exceeds ${MAX_FRAME_SIZE}`,
-        "data",
-      );
-      return;
-    }
-    try {
-      const frame = decodeFrame(bytes);
-      if (minMessageSize(frame) > hub.options.maxMessageSize) {
-        hub.refuse(
-          socket,
-          ErrorCode.MESSAGE_TOO_LARGE,
-          `message exceeds maxMessageSize ${hub.options.maxMessageSize}`,
-          "data",
-        );
-        return;
-      }
-    } catch (err) {
-      const code = err instanceof SocketPeerError ? err.code : ErrorCode.INVALID_PAYLOAD;
-      hub.refuse(socket, code, String((err as Error).message), "data");
+    const frames = checkFrames(bytes, hub.options.maxMessageSize);
+    if (typeof frames !== "number") {
+      hub.refuse(socket, frames.code, frames.message, "data");
       return;
     }
     if (!hub.receiverKeepsUp(partner)) return;
-    hub.counters.framesRelayed++;
+    hub.counters.framesRelayed += frames;
     hub.counters.bytesRelayed += bytes.byteLength;
     hub.deliver(partner, WireEvent.DATA, bytes);
   }

@@ -2311,7 +2311,7 @@ function decode(buffer, options) {
 __name(decode, "decode");
 
 // protocol/frame.ts
-var FrameType = { DATA: 1, ACK: 2 };
+var FrameType = { DATA: 1, ACK: 2, BATCH: 3 };
 var PayloadKind = {
   /** UTF-8 text; arrives as a string. */
   STRING: 0,
@@ -2326,24 +2326,38 @@ var DATA_HEADER_SIZE = 20;
 var ACK_FRAME_SIZE = 12;
 var CHUNK_SIZE2 = 64 * 1024 - DATA_HEADER_SIZE;
 var MAX_FRAME_SIZE = CHUNK_SIZE2 + DATA_HEADER_SIZE;
-function encodeMessage(seq, kind, payload) {
+var BATCH_HEADER_SIZE = 4;
+var BATCH_LENGTH_SIZE = 2;
+function encodeMessage(seq, kind, payload, alloc = (size) => new Uint8Array(size)) {
   const chunkCount = Math.max(1, Math.ceil(payload.byteLength / CHUNK_SIZE2));
   const frames = [];
   for (let i = 0; i < chunkCount; i++) {
-    const part = payload.subarray(i * CHUNK_SIZE2, (i + 1) * CHUNK_SIZE2);
-    const frame = new Uint8Array(DATA_HEADER_SIZE + part.byteLength);
-    const view = new DataView(frame.buffer);
-    view.setUint8(0, FrameType.DATA);
-    view.setUint8(1, kind);
-    view.setFloat64(4, seq);
-    view.setUint32(12, i);
-    view.setUint32(16, chunkCount);
+    const part = chunkCount === 1 ? payload : payload.subarray(i * CHUNK_SIZE2, (i + 1) * CHUNK_SIZE2);
+    const frame = alloc(DATA_HEADER_SIZE + part.byteLength);
+    frame[0] = FrameType.DATA;
+    frame[1] = kind;
+    putFloat64(frame, 4, seq);
+    putUint32(frame, 12, i);
+    putUint32(frame, 16, chunkCount);
     frame.set(part, DATA_HEADER_SIZE);
     frames.push(frame);
   }
   return frames;
 }
 __name(encodeMessage, "encodeMessage");
+var scratch = new DataView(new ArrayBuffer(8));
+function putFloat64(bytes, at, value2) {
+  scratch.setFloat64(0, value2);
+  for (let i = 0; i < 8; i++) bytes[at + i] = scratch.getUint8(i);
+}
+__name(putFloat64, "putFloat64");
+function putUint32(bytes, at, value2) {
+  bytes[at] = value2 >>> 24;
+  bytes[at + 1] = value2 >>> 16;
+  bytes[at + 2] = value2 >>> 8;
+  bytes[at + 3] = value2;
+}
+__name(putUint32, "putUint32");
 function encodeAck(ackSeq) {
   const frame = new Uint8Array(ACK_FRAME_SIZE);
   const view = new DataView(frame.buffer);
@@ -2352,46 +2366,126 @@ function encodeAck(ackSeq) {
   return frame;
 }
 __name(encodeAck, "encodeAck");
+function endsMessage(frame) {
+  if (frame[0] !== FrameType.DATA || frame.byteLength < DATA_HEADER_SIZE) return false;
+  const index = (frame[12] << 24 | frame[13] << 16 | frame[14] << 8 | frame[15]) >>> 0;
+  const count2 = (frame[16] << 24 | frame[17] << 16 | frame[18] << 8 | frame[19]) >>> 0;
+  return index === count2 - 1;
+}
+__name(endsMessage, "endsMessage");
+function encodeBatch(frames) {
+  let size = BATCH_HEADER_SIZE;
+  for (const frame of frames) size += BATCH_LENGTH_SIZE + frame.byteLength;
+  if (size > MAX_FRAME_SIZE) throw new RangeError(`a batch of ${size} bytes is too large`);
+  const batch = new Uint8Array(size);
+  batch[0] = FrameType.BATCH;
+  let at = BATCH_HEADER_SIZE;
+  for (const frame of frames) {
+    batch[at] = frame.byteLength >>> 8;
+    batch[at + 1] = frame.byteLength & 255;
+    batch.set(frame, at + BATCH_LENGTH_SIZE);
+    at += BATCH_LENGTH_SIZE + frame.byteLength;
+  }
+  return batch;
+}
+__name(encodeBatch, "encodeBatch");
+function batchSize(frameBytes, count2) {
+  return BATCH_HEADER_SIZE + count2 * BATCH_LENGTH_SIZE + frameBytes;
+}
+__name(batchSize, "batchSize");
 function invalid(why) {
   return new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `Invalid frame: ${why}`);
 }
 __name(invalid, "invalid");
-function decodeFrame(bytes) {
-  if (bytes.byteLength < ACK_FRAME_SIZE) throw invalid(`${bytes.byteLength} bytes is too short`);
-  if (bytes.byteLength > MAX_FRAME_SIZE) {
-    throw new SocketPeerError(
+function sizeProblem(byteLength2) {
+  if (byteLength2 < ACK_FRAME_SIZE) return invalid(`${byteLength2} bytes is too short`);
+  if (byteLength2 > MAX_FRAME_SIZE) {
+    return new SocketPeerError(
       ErrorCode.MESSAGE_TOO_LARGE,
-      `Frame of ${bytes.byteLength} bytes exceeds ${MAX_FRAME_SIZE}`
+      `Frame of ${byteLength2} bytes exceeds ${MAX_FRAME_SIZE}`
     );
   }
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const type = view.getUint8(0);
-  const seq = view.getFloat64(4);
-  if (!Number.isSafeInteger(seq) || seq < 0) throw invalid(`sequence number ${seq}`);
+}
+__name(sizeProblem, "sizeProblem");
+function frameProblem(view, start, length) {
+  if (length < ACK_FRAME_SIZE) return invalid(`${length} bytes is too short`);
+  const type = view.getUint8(start);
+  if (type === FrameType.BATCH) return invalid("a BATCH frame where one frame belongs");
+  const seq = view.getFloat64(start + 4);
+  if (!Number.isSafeInteger(seq) || seq < 0) return invalid(`sequence number ${seq}`);
   if (type === FrameType.ACK) {
-    if (bytes.byteLength !== ACK_FRAME_SIZE) throw invalid("ACK frame has a body");
-    return { type, ackSeq: seq };
+    return length === ACK_FRAME_SIZE ? void 0 : invalid("ACK frame has a body");
   }
-  if (type !== FrameType.DATA) throw invalid(`unknown type ${type}`);
-  if (bytes.byteLength < DATA_HEADER_SIZE) throw invalid("DATA header is truncated");
-  const kind = view.getUint8(1);
-  if (kind > PayloadKind.MSGPACK) throw invalid(`unknown payload kind ${kind}`);
-  if (seq < 1) throw invalid("DATA sequence numbers start at 1");
-  const chunkIndex = view.getUint32(12);
-  const chunkCount = view.getUint32(16);
+  if (type !== FrameType.DATA) return invalid(`unknown type ${type}`);
+  if (length < DATA_HEADER_SIZE) return invalid("DATA header is truncated");
+  const kind = view.getUint8(start + 1);
+  if (kind > PayloadKind.MSGPACK) return invalid(`unknown payload kind ${kind}`);
+  if (seq < 1) return invalid("DATA sequence numbers start at 1");
+  const chunkIndex = view.getUint32(start + 12);
+  const chunkCount = view.getUint32(start + 16);
   if (chunkCount < 1 || chunkIndex >= chunkCount) {
-    throw invalid(`chunk ${chunkIndex} of ${chunkCount}`);
+    return invalid(`chunk ${chunkIndex} of ${chunkCount}`);
   }
+}
+__name(frameProblem, "frameProblem");
+function walkBatch(view, visit) {
+  const end = view.byteLength;
+  if (end <= BATCH_HEADER_SIZE) return invalid("empty BATCH frame");
+  for (let at = BATCH_HEADER_SIZE; at < end; ) {
+    if (end - at < BATCH_LENGTH_SIZE) return invalid("BATCH frame ends inside a length");
+    const length = view.getUint16(at);
+    at += BATCH_LENGTH_SIZE;
+    if (length > end - at) return invalid(`a frame of ${length} bytes overruns its BATCH frame`);
+    if (length > 0 && view.getUint8(at) === FrameType.BATCH) {
+      return invalid("a BATCH frame inside a BATCH frame");
+    }
+    const problem = frameProblem(view, at, length) ?? visit(at, length);
+    if (problem) return problem;
+    at += length;
+  }
+}
+__name(walkBatch, "walkBatch");
+function viewOf(bytes) {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+__name(viewOf, "viewOf");
+function readFrame(bytes, view, start, length) {
+  const type = view.getUint8(start);
+  const seq = view.getFloat64(start + 4);
+  if (type === FrameType.ACK) return { type, ackSeq: seq };
   return {
-    type,
-    kind,
+    type: FrameType.DATA,
+    kind: view.getUint8(start + 1),
     seq,
-    chunkIndex,
-    chunkCount,
-    payload: bytes.subarray(DATA_HEADER_SIZE)
+    chunkIndex: view.getUint32(start + 12),
+    chunkCount: view.getUint32(start + 16),
+    payload: bytes.subarray(start + DATA_HEADER_SIZE, start + length)
   };
 }
+__name(readFrame, "readFrame");
+function decodeFrame(bytes) {
+  const tooBig = sizeProblem(bytes.byteLength);
+  if (tooBig) throw tooBig;
+  const view = viewOf(bytes);
+  const problem = frameProblem(view, 0, bytes.byteLength);
+  if (problem) throw problem;
+  return readFrame(bytes, view, 0, bytes.byteLength);
+}
 __name(decodeFrame, "decodeFrame");
+function decodeFrames(bytes) {
+  if (bytes.byteLength === 0 || bytes[0] !== FrameType.BATCH) return [decodeFrame(bytes)];
+  const tooBig = sizeProblem(bytes.byteLength);
+  if (tooBig) throw tooBig;
+  const view = viewOf(bytes);
+  const frames = [];
+  const problem = walkBatch(view, (start, length) => {
+    frames.push(readFrame(bytes, view, start, length));
+    return void 0;
+  });
+  if (problem) throw problem;
+  return frames;
+}
+__name(decodeFrames, "decodeFrames");
 
 // protocol/serialization.ts
 var SERIALIZATIONS = ["json", "binary", "raw"];
@@ -2574,10 +2668,12 @@ var _TokenBucket = class _TokenBucket {
   /**
    * Takes `n` tokens when there are enough.
    *
+   * @param n Tokens to take.
+   * @param now The time now, in ms, when the caller has read the clock
+   * already (one read serves several buckets).
    * @returns False (and takes nothing) when there are fewer than `n`.
    */
-  take(n = 1) {
-    const now = this.now();
+  take(n = 1, now = this.now()) {
     __privateSet(this, _tokens, Math.min(this.capacity, __privateGet(this, _tokens) + (now - __privateGet(this, _last)) / 1e3 * this.rate));
     __privateSet(this, _last, now);
     if (__privateGet(this, _tokens) < n) return false;
@@ -6333,7 +6429,9 @@ __name(_Inbox, "Inbox");
 var Inbox = _Inbox;
 
 // protocol/outbox.ts
-var _nextSeq, _queue, _cursor, _frameCursor, _inFlight, _buffered, _everSent;
+var SLAB_SIZE = 64 * 1024;
+var SLAB_FRAME_MAX = 4 * 1024;
+var _nextSeq, _queue, _cursor, _frameCursor, _inFlight, _buffered, _everSent, _slab, _slabUsed, _alloc;
 var _Outbox = class _Outbox {
   /**
    * @param window The most bytes handed out but not yet acknowledged. It
@@ -6349,6 +6447,17 @@ var _Outbox = class _Outbox {
     __privateAdd(this, _inFlight, 0);
     __privateAdd(this, _buffered, 0);
     __privateAdd(this, _everSent, false);
+    __privateAdd(this, _slab, new Uint8Array(0));
+    __privateAdd(this, _slabUsed, 0);
+    /** Where frames are written: small ones side by side in a shared slab. */
+    __privateAdd(this, _alloc, /* @__PURE__ */ __name((size) => {
+      if (size > SLAB_FRAME_MAX) return new Uint8Array(size);
+      if (__privateGet(this, _slabUsed) + size > __privateGet(this, _slab).byteLength) {
+        __privateSet(this, _slab, new Uint8Array(SLAB_SIZE));
+        __privateSet(this, _slabUsed, 0);
+      }
+      return __privateGet(this, _slab).subarray(__privateGet(this, _slabUsed), __privateSet(this, _slabUsed, __privateGet(this, _slabUsed) + size));
+    }, "#alloc"));
   }
   /** Payload bytes accepted and not yet acknowledged. */
   get bufferedAmount() {
@@ -6377,7 +6486,7 @@ var _Outbox = class _Outbox {
     const seq = __privateWrapper(this, _nextSeq)._++;
     __privateGet(this, _queue).push({
       seq,
-      frames: encodeMessage(seq, kind, payload),
+      frames: encodeMessage(seq, kind, payload, __privateGet(this, _alloc)),
       size: payload.byteLength,
       sent: 0
     });
@@ -6396,21 +6505,26 @@ var _Outbox = class _Outbox {
     __privateGet(this, _queue).push(entry);
     __privateSet(this, _buffered, __privateGet(this, _buffered) + size);
     return (kind, payload) => {
-      entry.frames = encodeMessage(entry.seq, kind, payload);
+      entry.frames = encodeMessage(entry.seq, kind, payload, __privateGet(this, _alloc));
       __privateSet(this, _buffered, __privateGet(this, _buffered) + (payload.byteLength - entry.size));
       entry.size = payload.byteLength;
     };
   }
   /**
-   * The next frame to transmit, or null when there is none ready or the
-   * window is full.
+   * The next frame to transmit, or null when there is none ready, the window
+   * is full, or the next frame is larger than `limit` (it stays next). A
+   * small frame may be a view into a buffer it shares with others.
+   *
+   * @param limit The most bytes the frame may have: what room is left in a
+   * batch being filled.
    */
-  next() {
+  next(limit = Infinity) {
     if (__privateGet(this, _inFlight) >= this.window) return null;
     const entry = __privateGet(this, _queue)[__privateGet(this, _cursor)];
     if (!entry?.frames) return null;
-    const frame = entry.frames[__privateWrapper(this, _frameCursor)._++];
-    if (__privateGet(this, _frameCursor) === entry.frames.length) {
+    const frame = entry.frames[__privateGet(this, _frameCursor)];
+    if (frame.byteLength > limit) return null;
+    if (++__privateWrapper(this, _frameCursor)._ === entry.frames.length) {
       __privateWrapper(this, _cursor)._++;
       __privateSet(this, _frameCursor, 0);
     }
@@ -6492,6 +6606,9 @@ _frameCursor = new WeakMap();
 _inFlight = new WeakMap();
 _buffered = new WeakMap();
 _everSent = new WeakMap();
+_slab = new WeakMap();
+_slabUsed = new WeakMap();
+_alloc = new WeakMap();
 __name(_Outbox, "Outbox");
 var Outbox = _Outbox;
 
@@ -6500,7 +6617,11 @@ var SEND_WINDOW = 4 * 1024 * 1024;
 var ACK_EVERY_MESSAGES = 64;
 var ACK_EVERY_BYTES = SEND_WINDOW / 4;
 var ACK_DELAY_MS = 5;
-var _paths, _useRelay, _ackDue, _unackedMessages, _unackedBytes, _ackTimer, _wantDrain, _pumping, _closed, _MessageStream_instances, checkSize_fn, transmit_fn, scheduleAck_fn, sendAck_fn;
+function whole(frame) {
+  return frame.byteLength === frame.buffer.byteLength ? frame : frame.slice();
+}
+__name(whole, "whole");
+var _paths, _useRelay, _ackDue, _unackedMessages, _unackedBytes, _ackTimer, _wantDrain, _pumping, _pumpQueued, _closed, _MessageStream_instances, checkSize_fn, pumpSoon_fn, sendFrames_fn, transmit_fn, takeAckFrame_fn, takeDataFrame_fn, scheduleAck_fn, takeAck_fn;
 var _MessageStream = class _MessageStream extends Emitter {
   /**
    * @param paths The relay and the DataChannel.
@@ -6521,6 +6642,8 @@ var _MessageStream = class _MessageStream extends Emitter {
     __publicField(this, "resent", 0);
     /** The largest message this side sends. */
     __publicField(this, "maxMessageSize");
+    /** Whether the partner decodes BATCH frames, so several frames may share a transport message. */
+    __publicField(this, "batching", false);
     __privateAdd(this, _paths);
     __privateAdd(this, _useRelay);
     __privateAdd(this, _ackDue, false);
@@ -6529,6 +6652,7 @@ var _MessageStream = class _MessageStream extends Emitter {
     __privateAdd(this, _ackTimer);
     __privateAdd(this, _wantDrain, false);
     __privateAdd(this, _pumping, false);
+    __privateAdd(this, _pumpQueued, false);
     __privateAdd(this, _closed, false);
     __privateSet(this, _paths, paths);
     __privateSet(this, _useRelay, options.useRelay);
@@ -6567,99 +6691,75 @@ var _MessageStream = class _MessageStream extends Emitter {
       const fill = this.outbox.reserve(size);
       encoded.then((e) => {
         fill(e.kind, e.payload);
-        this.pump();
+        __privateMethod(this, _MessageStream_instances, pumpSoon_fn).call(this);
       }, (err) => this.emit("error", err));
     } else {
       __privateMethod(this, _MessageStream_instances, checkSize_fn).call(this, encoded.payload.byteLength);
       this.outbox.enqueue(encoded.kind, encoded.payload);
-      this.pump();
+      __privateMethod(this, _MessageStream_instances, pumpSoon_fn).call(this);
     }
     const below = this.outbox.bufferedAmount < this.options.highWaterMark;
     if (!below) __privateSet(this, _wantDrain, true);
     return below;
   }
-  /** Sends what the window and the path allow. Called whenever either may have room. */
+  /**
+   * Sends what the window and the path allow, and a pending acknowledgement.
+   * Called whenever either may have room.
+   */
   pump() {
     if (__privateGet(this, _pumping) || __privateGet(this, _closed)) return;
     __privateSet(this, _pumping, true);
     try {
       const name = this.path;
-      if (!name) return;
-      const path = __privateGet(this, _paths)[name];
-      if (__privateGet(this, _ackDue)) __privateMethod(this, _MessageStream_instances, sendAck_fn).call(this, name);
-      while (path.writable()) {
-        const frame = this.outbox.next();
-        if (!frame) break;
-        __privateMethod(this, _MessageStream_instances, transmit_fn).call(this, name, frame);
-      }
+      if (name) __privateMethod(this, _MessageStream_instances, sendFrames_fn).call(this, name);
+      if (__privateGet(this, _ackDue)) this.flushAck();
     } finally {
       __privateSet(this, _pumping, false);
     }
   }
   /**
-   * Takes one frame from either path.
+   * Takes one transport message from either path: a frame, or a BATCH frame
+   * of several, each handled as if it had come alone.
    *
-   * @param bytes The frame.
+   * @param bytes The transport message.
    * @param from The path it came by.
    */
   receive(bytes, from) {
     if (__privateGet(this, _closed)) return;
-    let frame;
+    let frames;
     try {
-      frame = decodeFrame(bytes);
+      frames = decodeFrames(bytes);
     } catch (err) {
       this.emit("warning", err);
       return;
     }
     const stats = this.stats[from];
     stats.bytesReceived += bytes.byteLength;
-    if (frame.type === FrameType.ACK) {
-      if (!this.outbox.ack(frame.ackSeq)) {
-        this.emit(
-          "warning",
-          new SocketPeerError(
-            ErrorCode.INVALID_PAYLOAD,
-            `ack ${frame.ackSeq} of an unsent message`
-          )
-        );
+    let acked = false;
+    let data = false;
+    let thrown;
+    const caught = /* @__PURE__ */ __name((error) => thrown ?? (thrown = { error }), "caught");
+    for (const frame of frames) {
+      if (__privateGet(this, _closed)) break;
+      try {
+        if (frame.type === FrameType.ACK) {
+          acked = true;
+          __privateMethod(this, _MessageStream_instances, takeAckFrame_fn).call(this, frame.ackSeq);
+        } else if (__privateMethod(this, _MessageStream_instances, takeDataFrame_fn).call(this, frame, stats, caught)) {
+          data = true;
+        }
+      } catch (error) {
+        caught(error);
       }
+    }
+    if (data) __privateMethod(this, _MessageStream_instances, scheduleAck_fn).call(this);
+    if (acked) {
       this.pump();
       if (__privateGet(this, _wantDrain) && this.outbox.bufferedAmount < this.options.highWaterMark / 2) {
         __privateSet(this, _wantDrain, false);
         this.emit("drain");
       }
-      return;
     }
-    let messages;
-    try {
-      messages = this.inbox.push(frame);
-    } catch (err) {
-      this.emit("error", err);
-      return;
-    }
-    if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
-    __privateSet(this, _unackedBytes, __privateGet(this, _unackedBytes) + bytes.byteLength);
-    let thrown;
-    for (const message of messages) {
-      __privateWrapper(this, _unackedMessages)._++;
-      try {
-        if (message.error) {
-          this.emit("error", message.error);
-        } else {
-          let value2;
-          try {
-            value2 = decodePayload(message.kind, message.payload);
-          } catch (err) {
-            this.emit("error", err);
-            continue;
-          }
-          this.emit("data", value2);
-        }
-      } catch (error) {
-        thrown ?? (thrown = { error });
-      }
-    }
-    __privateMethod(this, _MessageStream_instances, scheduleAck_fn).call(this);
     if (thrown) {
       const { error } = thrown;
       queueMicrotask(() => {
@@ -6667,12 +6767,12 @@ var _MessageStream = class _MessageStream extends Emitter {
       });
     }
   }
-  /** Sends the pending acknowledgement now, if a path can take it. */
+  /** Sends the pending acknowledgement now, alone, if a path can take it. */
   flushAck() {
     clearTimeout(__privateGet(this, _ackTimer));
     __privateSet(this, _ackTimer, void 0);
     const name = __privateGet(this, _paths).p2p.open() ? "p2p" : __privateGet(this, _paths).relay.open() ? "relay" : null;
-    if (name && __privateGet(this, _ackDue)) __privateMethod(this, _MessageStream_instances, sendAck_fn).call(this, name);
+    if (name && __privateGet(this, _ackDue)) __privateMethod(this, _MessageStream_instances, transmit_fn).call(this, name, [__privateMethod(this, _MessageStream_instances, takeAck_fn).call(this)]);
   }
   /**
    * A path was lost: everything unacknowledged goes out again on the path
@@ -6735,6 +6835,7 @@ _unackedBytes = new WeakMap();
 _ackTimer = new WeakMap();
 _wantDrain = new WeakMap();
 _pumping = new WeakMap();
+_pumpQueued = new WeakMap();
 _closed = new WeakMap();
 _MessageStream_instances = new WeakSet();
 checkSize_fn = /* @__PURE__ */ __name(function(size) {
@@ -6745,29 +6846,114 @@ checkSize_fn = /* @__PURE__ */ __name(function(size) {
     );
   }
 }, "#checkSize");
-transmit_fn = /* @__PURE__ */ __name(function(name, frame) {
+/**
+ * Pumps once the current synchronous run is over: the `send()` calls of
+ * one run then share transport messages. A microtask, never a timer.
+ */
+pumpSoon_fn = /* @__PURE__ */ __name(function() {
+  if (__privateGet(this, _pumpQueued)) return;
+  __privateSet(this, _pumpQueued, true);
+  queueMicrotask(() => {
+    __privateSet(this, _pumpQueued, false);
+    this.pump();
+  });
+}, "#pumpSoon");
+/**
+ * Fills transport messages with the frames that are ready: each one frame,
+ * or, when batching, as many whole frames as fit in one BATCH frame of
+ * {@linkcode MAX_FRAME_SIZE} bytes, a pending acknowledgement first.
+ */
+sendFrames_fn = /* @__PURE__ */ __name(function(name) {
+  const path = __privateGet(this, _paths)[name];
+  const frames = [];
+  while (path.writable()) {
+    let bytes = 0;
+    if (__privateGet(this, _ackDue)) {
+      const ack = __privateMethod(this, _MessageStream_instances, takeAck_fn).call(this);
+      frames.push(ack);
+      bytes += ack.byteLength;
+    }
+    for (; ; ) {
+      const room = frames.length === 0 ? Infinity : this.batching ? MAX_FRAME_SIZE - batchSize(bytes, frames.length + 1) : -1;
+      const frame = this.outbox.next(room);
+      if (!frame) break;
+      frames.push(frame);
+      bytes += frame.byteLength;
+    }
+    if (frames.length === 0) return;
+    __privateMethod(this, _MessageStream_instances, transmit_fn).call(this, name, frames);
+    frames.length = 0;
+  }
+}, "#sendFrames");
+transmit_fn = /* @__PURE__ */ __name(function(name, frames) {
   const stats = this.stats[name];
-  stats.bytesSent += frame.byteLength;
-  const view = new DataView(frame.buffer, frame.byteOffset, frame.byteLength);
-  if (view.getUint32(12) === view.getUint32(16) - 1) stats.messagesSent++;
-  __privateGet(this, _paths)[name].send(frame);
+  const message = frames.length > 1 ? encodeBatch(frames) : whole(frames[0]);
+  stats.bytesSent += message.byteLength;
+  for (const frame of frames) if (endsMessage(frame)) stats.messagesSent++;
+  __privateGet(this, _paths)[name].send(message);
 }, "#transmit");
+takeAckFrame_fn = /* @__PURE__ */ __name(function(ackSeq) {
+  if (!this.outbox.ack(ackSeq)) {
+    this.emit(
+      "warning",
+      new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `ack ${ackSeq} of an unsent message`)
+    );
+  }
+}, "#takeAckFrame");
+/**
+ * Puts one DATA frame in the inbox and delivers what it completes.
+ *
+ * @param caught Takes what a listener throws, so that delivery goes on.
+ * @returns False when the inbox refused the frame.
+ */
+takeDataFrame_fn = /* @__PURE__ */ __name(function(frame, stats, caught) {
+  let messages;
+  try {
+    messages = this.inbox.push(frame);
+  } catch (err) {
+    this.emit("error", err);
+    return false;
+  }
+  if (frame.chunkIndex === frame.chunkCount - 1) stats.messagesReceived++;
+  __privateSet(this, _unackedBytes, __privateGet(this, _unackedBytes) + (DATA_HEADER_SIZE + frame.payload.byteLength));
+  for (const message of messages) {
+    __privateWrapper(this, _unackedMessages)._++;
+    try {
+      if (message.error) {
+        this.emit("error", message.error);
+        continue;
+      }
+      let value2;
+      try {
+        value2 = decodePayload(message.kind, message.payload);
+      } catch (err) {
+        this.emit("error", err);
+        continue;
+      }
+      this.emit("data", value2);
+    } catch (error) {
+      caught(error);
+    }
+  }
+  return true;
+}, "#takeDataFrame");
 scheduleAck_fn = /* @__PURE__ */ __name(function() {
   __privateSet(this, _ackDue, true);
   if (__privateGet(this, _unackedMessages) >= ACK_EVERY_MESSAGES || __privateGet(this, _unackedBytes) >= ACK_EVERY_BYTES) {
-    this.flushAck();
+    __privateMethod(this, _MessageStream_instances, pumpSoon_fn).call(this);
   } else {
     __privateGet(this, _ackTimer) ?? __privateSet(this, _ackTimer, setTimeout(() => this.flushAck(), ACK_DELAY_MS));
   }
 }, "#scheduleAck");
-sendAck_fn = /* @__PURE__ */ __name(function(name) {
+/** The pending acknowledgement, as a frame that will be sent now. */
+takeAck_fn = /* @__PURE__ */ __name(function() {
+  clearTimeout(__privateGet(this, _ackTimer));
+  __privateSet(this, _ackTimer, void 0);
   __privateSet(this, _ackDue, false);
   __privateSet(this, _unackedMessages, 0);
   __privateSet(this, _unackedBytes, 0);
-  const frame = encodeAck(this.inbox.ackSeq);
-  this.stats[name].bytesSent += frame.byteLength;
-  __privateGet(this, _paths)[name].send(frame);
-}, "#sendAck");
+  return encodeAck(this.inbox.ackSeq);
+}, "#takeAck");
 __name(_MessageStream, "MessageStream");
 var MessageStream = _MessageStream;
 
@@ -6937,6 +7123,7 @@ var _SocketPeer = class _SocketPeer extends Emitter {
     const why = checkPairCode(code);
     if (why) throw new SocketPeerError(ErrorCode.INVALID_PAIR_CODE, why);
     if (code !== this.pairCode && __privateGet(this, _paired)) {
+      __privateGet(this, _stream).pump();
       __privateSet(this, _paired, false);
       __privateGet(this, _negotiator)?.close();
     }
@@ -7200,7 +7387,8 @@ requestPair_fn = /* @__PURE__ */ __name(function() {
     v: PROTOCOL_VERSION,
     pairCode: this.pairCode,
     peerId: __privateGet(this, _secret),
-    webrtc: __privateGet(this, _negotiator) !== null
+    webrtc: __privateGet(this, _negotiator) !== null,
+    batch: true
   });
   if (this.options.timeout > 0 && !__privateGet(this, _paired)) {
     clearTimeout(__privateGet(this, _timeoutTimer));
@@ -7225,6 +7413,7 @@ onFound_fn = /* @__PURE__ */ __name(function(found) {
   __privateSet(this, _paired, true);
   this.initiator = found.initiator;
   __privateSet(this, _partnerWebrtc, found.webrtc);
+  __privateGet(this, _stream).batching = found.batch === true;
   __privateSet(this, _iceServers, [...this.options.iceServers, ...found.iceServers]);
   __privateGet(this, _stream).limits(
     Math.min(this.options.maxMessageSize, found.maxMessageSize),

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { encodeAck, encodeMessage, PayloadKind } from "../protocol/frame.ts";
+import { encodeAck, encodeBatch, encodeMessage, PayloadKind } from "../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../protocol/version.ts";
 import { MAX_HTTP_BUFFER_SIZE, RawEio, SeededRandom } from "./_faults.ts";
 
@@ -137,14 +137,18 @@ export class PacketFuzzer {
     }
   }
 
-  /** A DATA or ACK frame, valid or with mutated header fields or bytes. */
+  /** A DATA, ACK or BATCH frame, valid or with mutated header fields, lengths or bytes. */
   frame(): Uint8Array {
     const r = this.rng;
-    const frame = r.chance(0.3) ? encodeAck(r.int(100)) : encodeMessage(
-      1 + r.int(100),
-      r.int(4) as PayloadKind,
-      encoder.encode("y".repeat(r.pick([0, 1, 100, 1000]))),
-    )[0];
+    const single = () =>
+      r.chance(0.3) ? encodeAck(r.int(100)) : encodeMessage(
+        1 + r.int(100),
+        r.int(4) as PayloadKind,
+        encoder.encode("y".repeat(r.pick([0, 1, 100, 1000]))),
+      )[0];
+    const frame = r.chance(0.2)
+      ? encodeBatch(Array.from({ length: 1 + r.int(5) }, single))
+      : single();
     if (r.chance(0.5)) return frame;
     const out = r.chance(0.1)
       ? new Uint8Array(r.pick([0, 1, 11, 12, 19, 20, 65_536, 65_537, MAX_HTTP_BUFFER_SIZE - 64]))

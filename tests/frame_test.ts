@@ -2,11 +2,18 @@ import assert from "node:assert/strict";
 import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
 import {
   ACK_FRAME_SIZE,
+  BATCH_HEADER_SIZE,
+  BATCH_LENGTH_SIZE,
+  batchSize,
+  checkFrames,
   CHUNK_SIZE,
   DATA_HEADER_SIZE,
   decodeFrame,
+  decodeFrames,
   encodeAck,
+  encodeBatch,
   encodeMessage,
+  endsMessage,
   FrameType,
   MAX_FRAME_SIZE,
   minMessageSize,
@@ -108,4 +115,113 @@ Deno.test("minMessageSize() bounds a message from any one of its frames", () => 
   const [single] = encodeMessage(2, PayloadKind.BINARY, new Uint8Array(500));
   assert.equal(minMessageSize(decodeFrame(single)), 500);
   assert.equal(minMessageSize(decodeFrame(encodeAck(1))), 0);
+});
+
+const text = (s: string) => new TextEncoder().encode(s);
+const isCode = (code: string) => (err: unknown) =>
+  err instanceof SocketPeerError && err.code === code;
+
+/** A BATCH frame laid out by hand: the header, then each part as given (lengths included). */
+function rawBatch(...parts: number[][]): Uint8Array {
+  return new Uint8Array([FrameType.BATCH, 0, 0, 0, ...parts.flat()]);
+}
+const u16 = (n: number) => [n >>> 8, n & 0xff];
+
+Deno.test("encodeBatch() and decodeFrames() round-trip DATA and ACK frames in order", () => {
+  const [a] = encodeMessage(1, PayloadKind.STRING, text("a"));
+  const [b] = encodeMessage(2, PayloadKind.JSON, text("[2]"));
+  const [c] = encodeMessage(3, PayloadKind.BINARY, new Uint8Array(0));
+  const batch = encodeBatch([encodeAck(9), a, b, c]);
+  assert.equal(batch[0], FrameType.BATCH);
+  assert.equal(batch.byteLength, batchSize(ACK_FRAME_SIZE + a.length + b.length + c.length, 4));
+  const frames = decodeFrames(batch);
+  assert.deepEqual(frames.map((f) => f.type === FrameType.ACK ? `ack ${f.ackSeq}` : f.seq), [
+    "ack 9",
+    1,
+    2,
+    3,
+  ]);
+  const decoded = frames.slice(1).map((f) => f.type === FrameType.DATA ? [...f.payload] : []);
+  assert.deepEqual(decoded, [[...text("a")], [...text("[2]")], []]);
+  assert.equal(checkFrames(batch, 1 << 20), 4);
+});
+
+Deno.test("decodeFrames() reads a lone frame as a list of one", () => {
+  const [frame] = encodeMessage(5, PayloadKind.STRING, text("solo"));
+  const frames = decodeFrames(frame);
+  assert.equal(frames.length, 1);
+  assert.deepEqual(frames[0], decodeFrame(frame));
+  assert.equal(checkFrames(frame, 1 << 20), 1);
+});
+
+Deno.test("a BATCH frame fills up to MAX_FRAME_SIZE and no further", () => {
+  const [full] = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(CHUNK_SIZE));
+  assert.throws(() => encodeBatch([full]), RangeError, "a full frame has no room for a batch");
+  const payload = MAX_FRAME_SIZE - BATCH_HEADER_SIZE - BATCH_LENGTH_SIZE - DATA_HEADER_SIZE;
+  const [largest] = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(payload));
+  const batch = encodeBatch([largest]);
+  assert.equal(batch.byteLength, MAX_FRAME_SIZE);
+  assert.equal(decodeFrames(batch).length, 1);
+  const tooLarge = new Uint8Array(MAX_FRAME_SIZE + 1);
+  tooLarge[0] = FrameType.BATCH;
+  assert.throws(() => decodeFrames(tooLarge), isCode(ErrorCode.MESSAGE_TOO_LARGE));
+});
+
+Deno.test("decodeFrames() and checkFrames() refuse a malformed BATCH whole, with the same code", () => {
+  const [good] = encodeMessage(1, PayloadKind.STRING, text("ok"));
+  const ack = [...encodeAck(1)];
+  const badKind = good.slice();
+  badKind[1] = 9;
+  const cases: [string, Uint8Array][] = [
+    ["an empty batch", rawBatch()],
+    ["an empty batch padded to a frame's size", rawBatch([0, 0, 0, 0, 0, 0, 0, 0])],
+    ["a zero-length frame", rawBatch(u16(0), u16(ACK_FRAME_SIZE), ack)],
+    ["a length past the end", rawBatch(u16(ACK_FRAME_SIZE), ack, u16(100), ack)],
+    ["a length cut in half", rawBatch(u16(ACK_FRAME_SIZE), ack, [0])],
+    ["a frame shorter than its length says", rawBatch(u16(ACK_FRAME_SIZE + 1), ack)],
+    ["an ACK with a body", rawBatch(u16(ACK_FRAME_SIZE + 1), ack, [0])],
+    ["a bad frame after good ones", rawBatch(u16(good.length), [...good], u16(11), ack.slice(1))],
+    ["an unknown kind inside", rawBatch(u16(badKind.length), [...badKind])],
+    ["a batch inside a batch", rawBatch(u16(good.length + 6), [...encodeBatch([good])])],
+    ["an unknown type inside", rawBatch(u16(ACK_FRAME_SIZE), [7, ...ack.slice(1)])],
+  ];
+  for (const [what, bytes] of cases) {
+    assert.throws(() => decodeFrames(bytes), isCode(ErrorCode.INVALID_PAYLOAD), what);
+    const checked = checkFrames(bytes, 1 << 20);
+    assert.ok(typeof checked !== "number", `checkFrames() let ${what} through`);
+    assert.equal(checked.code, ErrorCode.INVALID_PAYLOAD, what);
+  }
+});
+
+Deno.test("decodeFrame() refuses a BATCH frame: only decodeFrames() unpacks one", () => {
+  const [good] = encodeMessage(1, PayloadKind.STRING, text("ok"));
+  assert.throws(() => decodeFrame(encodeBatch([good, good])), isCode(ErrorCode.INVALID_PAYLOAD));
+});
+
+Deno.test("checkFrames() refuses a BATCH when any frame in it gives away a message over the limit", () => {
+  const [small] = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(10));
+  const [exact] = encodeMessage(2, PayloadKind.BINARY, new Uint8Array(1000));
+  const [over] = encodeMessage(3, PayloadKind.BINARY, new Uint8Array(1001));
+  const [head] = encodeMessage(4, PayloadKind.BINARY, new Uint8Array(3 * CHUNK_SIZE));
+  const firstChunk = head.subarray(0, 100); // a chunk 0 of 3: announces at least 2 full chunks
+  assert.equal(checkFrames(encodeBatch([small, exact]), 1000), 2);
+  for (
+    const batch of [
+      encodeBatch([small, over]),
+      encodeBatch([over, small]),
+      encodeBatch([small, firstChunk]),
+    ]
+  ) {
+    const checked = checkFrames(batch, 1000);
+    assert.ok(typeof checked !== "number");
+    assert.equal(checked.code, ErrorCode.MESSAGE_TOO_LARGE);
+  }
+  assert.ok(typeof checkFrames(over, 1000) !== "number", "a lone frame is checked the same way");
+});
+
+Deno.test("endsMessage() tells the last frame of each message from the header", () => {
+  const frames = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(2 * CHUNK_SIZE + 1));
+  assert.deepEqual(frames.map(endsMessage), [false, false, true]);
+  assert.equal(endsMessage(encodeMessage(2, PayloadKind.STRING, text(""))[0]), true);
+  assert.equal(endsMessage(encodeAck(2)), false);
 });

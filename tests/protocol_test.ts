@@ -3,7 +3,14 @@ import { createHash } from "node:crypto";
 import { io, type Socket } from "npm:socket.io-client@4.8.1";
 import { ErrorCode } from "../protocol/errors.ts";
 import { type ErrorNotice, WireEvent } from "../protocol/events.ts";
-import { encodeMessage, PayloadKind } from "../protocol/frame.ts";
+import {
+  decodeFrames,
+  encodeBatch,
+  encodeMessage,
+  type Frame,
+  FrameType,
+  PayloadKind,
+} from "../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../protocol/version.ts";
 import { next, pairOf, peer, record, startServer, until } from "./_fixtures.ts";
 
@@ -140,6 +147,73 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "a BATCH holding one frame that announces a message over maxMessageSize is refused whole",
+  opts,
+  async () => {
+    await using server = await startServer({ maxMessageSize: 1000 });
+    using raw = await rawSocket(server.url);
+    using partner = await rawSocket(server.url);
+    const partnerGot: unknown[] = [];
+    partner.on("data", (d: unknown) => partnerGot.push(d));
+    const found = new Promise((resolve) => partner.once(WireEvent.FOUND, resolve));
+    raw.emit("pair", { v: PROTOCOL_VERSION, pairCode: "huge-inside", peerId: "r1", batch: true });
+    partner.emit("pair", {
+      v: PROTOCOL_VERSION,
+      pairCode: "huge-inside",
+      peerId: "r2",
+      batch: true,
+    });
+    await found;
+    const [small] = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(10));
+    const [over] = encodeMessage(2, PayloadKind.BINARY, new Uint8Array(1001));
+    const [after] = encodeMessage(3, PayloadKind.BINARY, new Uint8Array(10));
+    const error = nextError(raw);
+    raw.emit("data", encodeBatch([small, over, after]));
+    const notice = await error;
+    assert.equal(notice.code, ErrorCode.MESSAGE_TOO_LARGE);
+    assert.equal(notice.event, "data");
+    // A batch within the limit still goes through, as the very bytes sent.
+    const good = encodeBatch([small, after]);
+    raw.emit("data", good);
+    await until(() => partnerGot.length === 1, "the partner got the good batch");
+    assert.deepEqual(new Uint8Array(partnerGot[0] as ArrayBuffer), good);
+    const stats = await server.stats();
+    assert.equal(stats.framesRelayed, 2, "frames are counted one by one");
+    assert.equal(stats.bytesRelayed, good.byteLength);
+  },
+);
+
+Deno.test(
+  "a client batches its frames only to a partner that said it decodes BATCH frames",
+  opts,
+  async () => {
+    await using server = await startServer();
+    for (const batch of [true, false]) {
+      const pairCode = `batch-${batch}`;
+      using raw = await rawSocket(server.url);
+      const frames: Frame[] = [];
+      let messages = 0;
+      raw.on("data", (d: ArrayBuffer) => {
+        messages++;
+        frames.push(...decodeFrames(new Uint8Array(d)));
+      });
+      raw.emit("pair", { v: PROTOCOL_VERSION, pairCode, peerId: `raw-${batch}`, batch });
+      using sender = peer(server.url, { pairCode });
+      const [info] = await next(sender, "peer.found");
+      assert.equal(info.pairCode, pairCode);
+      for (let i = 0; i < 200; i++) sender.send(`message ${i}`);
+      await until(() => frames.length === 200, `the raw partner got 200 frames (batch: ${batch})`);
+      assert.ok(frames.every((f) => f.type === FrameType.DATA));
+      assert.deepEqual(frames.map((f) => f.type === FrameType.DATA && f.seq), [
+        ...Array.from({ length: 200 }, (_, i) => i + 1),
+      ]);
+      if (batch) assert.ok(messages < 10, `${messages} transport messages for 200 frames`);
+      else assert.equal(messages, 200);
+    }
+  },
+);
+
 Deno.test("peer.found tells the protocol facts a third-party client needs", opts, async () => {
   await using server = await startServer({ iceServers: [{ urls: "stun:stun.test:3478" }] });
   using one = await rawSocket(server.url);
@@ -157,6 +231,7 @@ Deno.test("peer.found tells the protocol facts a third-party client needs", opts
     // The partner sees a hash of the secret peerId, never the secret itself.
     peerId: createHash("sha256").update("two").digest("hex").slice(0, 32),
     webrtc: false,
+    batch: false,
     iceServers: [{ urls: "stun:stun.test:3478" }],
     maxMessageSize: 16 * 1024 * 1024,
     relayRate: { messagesPerSecond: 5000, bytesPerSecond: 16 * 1024 * 1024 },

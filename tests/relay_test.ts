@@ -359,3 +359,27 @@ Deno.test("a data listener that throws does not cost the messages after it", opt
   await until(() => got.length === 2, "the second message arrived");
   assert.deepEqual(got, ["boom", "still delivered"]);
 });
+
+Deno.test(
+  "small messages sent together share relay packets, so a burst far past the packet rate arrives without a rate warning",
+  opts,
+  async () => {
+    // 50 packets a second: one message a packet would take a minute for 3,000.
+    await using server = await startServer({
+      relayRate: { messagesPerSecond: 50, bytesPerSecond: 16 * 1024 * 1024 },
+    });
+    const [a, b] = pairOf(server.url, "burst");
+    using _a = a;
+    using _b = b;
+    await paired(a, b);
+    const warnings: string[] = [];
+    for (const p of [a, b]) p.on("warning", (w) => warnings.push(w.code));
+    const atB = record(b);
+    const chunk = new Uint8Array(1000);
+    for (let i = 0; i < 3000; i++) a.send(chunk);
+    await until(() => atB.length === 3000, "all 3,000 messages arrived");
+    assert.deepEqual(warnings, []);
+    assert.equal(a.stats().relay.messagesSent, 3000);
+    assert.equal(b.stats().relay.messagesReceived, 3000);
+  },
+);

@@ -43,6 +43,7 @@ Deno.test("checkPairRequest() returns a typed request or a reason", () => {
     pairCode: "c",
     peerId: "abc_1-2",
     webrtc: true,
+    batch: false,
   });
   for (
     const bad of [
