@@ -7,7 +7,6 @@
  * @module
  */
 import { io, type Socket } from "npm:socket.io-client@4.8.1";
-import { Fetch, WebSocket as WebSocketTransport } from "npm:engine.io-client@6.6.8";
 import { Emitter } from "../protocol/emitter.ts";
 import { MAX_RETRY_DELAY } from "./backoff.ts";
 import {
@@ -51,30 +50,6 @@ export function endpoint(url: string): { origin: string; path: string } {
   return { origin: parsed.origin, path: `${prefix}socket.io/` };
 }
 
-/**
- * engine.io's WebSocket transport on the runtime's own WebSocket, receiving
- * binary as ArrayBuffers (engine.io asks Node's "nodebuffer", which a
- * standard WebSocket ignores, leaving Blobs).
- */
-class NativeWebSocket extends WebSocketTransport {
-  override createSocket(uri: string, protocols: string | string[] | undefined, opts: object) {
-    const socket = super.createSocket(uri, protocols, opts) as WebSocket;
-    socket.binaryType = "arraybuffer";
-    return socket;
-  }
-}
-
-/**
- * The transports, best first. Browsers get socket.io's own choice. In Deno,
- * socket.io-client would pick its Node transports (the npm `ws` package,
- * masking every frame in JavaScript, and an XMLHttpRequest shim); Deno's
- * native WebSocket and fetch cost a peer far less CPU per message.
- */
-function transports() {
-  const inDeno = typeof (globalThis as { Deno?: unknown }).Deno === "object";
-  return inDeno ? [NativeWebSocket, Fetch] : ["websocket", "polling"];
-}
-
 /** One peer's connection to the server. */
 export class Session extends Emitter<SessionEvents> {
   readonly socket: PeerClientSocket;
@@ -99,7 +74,7 @@ export class Session extends Emitter<SessionEvents> {
       this.socket = io(origin, {
         path,
         autoConnect: false,
-        transports: transports(),
+        transports: ["websocket", "polling"],
         tryAllTransports: true,
         reconnection: options.reconnect,
         reconnectionDelay: Math.max(1, options.reconnectDelay),

@@ -4524,51 +4524,6 @@ __name(_Socket, "Socket");
 var Socket = _Socket;
 Socket.protocol = protocol;
 
-// node_modules/.deno/engine.io-client@6.6.8/node_modules/engine.io-client/build/esm/transports/polling-fetch.js
-var _Fetch = class _Fetch extends Polling {
-  doPoll() {
-    this._fetch().then((res) => {
-      if (!res.ok) {
-        return this.onError("fetch read error", res.status, res);
-      }
-      res.text().then((data) => this.onData(data));
-    }).catch((err) => {
-      this.onError("fetch read error", err);
-    });
-  }
-  doWrite(data, callback) {
-    this._fetch(data).then((res) => {
-      if (!res.ok) {
-        return this.onError("fetch write error", res.status, res);
-      }
-      callback();
-    }).catch((err) => {
-      this.onError("fetch write error", err);
-    });
-  }
-  _fetch(data) {
-    var _a;
-    const isPost = data !== void 0;
-    const headers = new Headers(this.opts.extraHeaders);
-    if (isPost) {
-      headers.set("content-type", "text/plain;charset=UTF-8");
-    }
-    (_a = this.socket._cookieJar) === null || _a === void 0 ? void 0 : _a.appendCookies(headers);
-    return fetch(this.uri(), {
-      method: isPost ? "POST" : "GET",
-      body: isPost ? data : null,
-      headers,
-      credentials: this.opts.withCredentials ? "include" : "omit"
-    }).then((res) => {
-      var _a2;
-      (_a2 = this.socket._cookieJar) === null || _a2 === void 0 ? void 0 : _a2.parseCookies(res.headers.getSetCookie());
-      return res;
-    });
-  }
-};
-__name(_Fetch, "Fetch");
-var Fetch = _Fetch;
-
 // node_modules/.deno/engine.io-client@6.6.8/node_modules/engine.io-client/build/esm/index.js
 var protocol2 = Socket.protocol;
 
@@ -6246,20 +6201,6 @@ function endpoint(url2) {
   return { origin: parsed.origin, path: `${prefix}socket.io/` };
 }
 __name(endpoint, "endpoint");
-var _NativeWebSocket = class _NativeWebSocket extends WS {
-  createSocket(uri, protocols, opts) {
-    const socket = super.createSocket(uri, protocols, opts);
-    socket.binaryType = "arraybuffer";
-    return socket;
-  }
-};
-__name(_NativeWebSocket, "NativeWebSocket");
-var NativeWebSocket = _NativeWebSocket;
-function transports2() {
-  const inDeno = typeof globalThis.Deno === "object";
-  return inDeno ? [NativeWebSocket, Fetch] : ["websocket", "polling"];
-}
-__name(transports2, "transports");
 var _owns, _detach;
 var _Session = class _Session extends Emitter {
   /**
@@ -6278,7 +6219,7 @@ var _Session = class _Session extends Emitter {
       this.socket = lookup2(origin, {
         path,
         autoConnect: false,
-        transports: transports2(),
+        transports: ["websocket", "polling"],
         tryAllTransports: true,
         reconnection: options.reconnect,
         reconnectionDelay: Math.max(1, options.reconnectDelay),
