@@ -37,7 +37,11 @@ log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 for file in "${files[@]}"; do
   status=0
-  "$DENO" test -A ${flags[@]+"${flags[@]}"} "$file" 2>&1 | tee "$log" || status=$?
+  # A file that hangs (say, a busy loop no test timer can interrupt) fails alone instead of
+  # holding the whole run until CI's own limit.
+  timeout --kill-after=10 "${SOCKETPEER_TEST_FILE_TIMEOUT:-600}" \
+    "$DENO" test -A ${flags[@]+"${flags[@]}"} "$file" 2>&1 | tee "$log" || status=$?
+  [[ $status -eq 124 || $status -eq 137 ]] && echo "$file: no result within ${SOCKETPEER_TEST_FILE_TIMEOUT:-600} s"
   summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 || true)
   p=$(sed -E 's/.*\| ([0-9]+) passed.*/\1/' <<<"$summary")
   f=$(sed -E 's/.*\| ([0-9]+) failed.*/\1/' <<<"$summary")

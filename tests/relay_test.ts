@@ -46,6 +46,25 @@ Deno.test("the relay carries strings, binary and JSON both ways, unchanged", opt
   assert.ok((await server.stats()).bytesRelayed > 0);
 });
 
+Deno.test(
+  "2,000 request/response round trips over the relay each get their answer",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "round-trips");
+    using _a = a;
+    using _b = b;
+    b.on("data", (data) => b.send(data));
+    // One message in flight at a time: nothing else wakes the sender's stream or the transport.
+    for (let i = 0; i < 2_000; i++) {
+      const answer = next(a, "data", 5_000);
+      a.send(`request ${i}`);
+      const [echo] = await answer;
+      assert.equal(echo, `request ${i}`);
+    }
+  },
+);
+
 Deno.test("messages sent before a partner exists are delivered when it arrives", opts, async () => {
   await using server = await startServer();
   using a = peer(server.url, { pairCode: "early-sender" });
