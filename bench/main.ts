@@ -243,20 +243,10 @@ async function main(): Promise<number> {
     ) ?? [];
   }
 
-  results.noise = noiseOf(results.throughput);
-  results.sanity = sanity(results.throughput);
-  results.verdicts = verdicts(results);
   results.loadAverage.after = load1();
   results.finishedAt = new Date().toISOString();
   results.durationSeconds = Math.round((performance.now() - t0) / 1000);
-
-  await Deno.mkdir(outDir, { recursive: true });
-  const write = (name: string, text: string) => Deno.writeTextFile(new URL(name, outDir), text);
-  await write("latest.json", JSON.stringify(results, null, 2) + "\n");
-  await write("latest.md", markdown(results));
-  await write("throughput.svg", throughputChart(results));
-  await write("latency.svg", latencyChart(results));
-  await write("upgrade.svg", upgradeChart(results));
+  await writeResults(results, outDir);
 
   progress.section(`Results (${results.durationSeconds} s)`);
   console.log(headlineTable(results));
