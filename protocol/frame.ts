@@ -377,9 +377,16 @@ export function decodeFrames(bytes: Uint8Array): Frame[] {
 /** The fewest bytes of the message of the DATA frame at `start`; ACK frames give 0. */
 function leastMessageSize(view: DataView, start: number, length: number): number {
   if (view.getUint8(start) !== FrameType.DATA) return 0;
-  const chunkIndex = view.getUint32(start + 12);
-  const chunkCount = view.getUint32(start + 16);
-  const last = chunkIndex === chunkCount - 1 ? length - DATA_HEADER_SIZE : 0;
+  return leastSize(
+    view.getUint32(start + 12),
+    view.getUint32(start + 16),
+    length - DATA_HEADER_SIZE,
+  );
+}
+
+/** The full chunks before chunk `chunkIndex` of `chunkCount`, plus this one when it is the last. */
+function leastSize(chunkIndex: number, chunkCount: number, payloadBytes: number): number {
+  const last = chunkIndex === chunkCount - 1 ? payloadBytes : 0;
   return (chunkCount - 1) * CHUNK_SIZE + last;
 }
 
@@ -443,6 +450,5 @@ function tooLarge(maxMessageSize: number): SocketPeerError {
  */
 export function minMessageSize(frame: Frame): number {
   if (frame.type !== FrameType.DATA) return 0;
-  const last = frame.chunkIndex === frame.chunkCount - 1 ? frame.payload.byteLength : 0;
-  return (frame.chunkCount - 1) * CHUNK_SIZE + last;
+  return leastSize(frame.chunkIndex, frame.chunkCount, frame.payload.byteLength);
 }
