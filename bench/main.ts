@@ -6,7 +6,7 @@
  * prints the ratios against the targets of issue 4 with PASS/MISS.
  *
  * ```sh
- * deno task bench            # the full run (about 15 minutes)
+ * deno task bench            # the full run (about 10 minutes on 2 cores)
  * deno task bench --quick    # every suite briefly, for CI smoke use (under 2 minutes)
  * deno task bench --only=throughput,upgrade   # some suites (throughput, browser, upgrade,
  *                                             # held, active, pairing)
