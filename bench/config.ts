@@ -135,6 +135,8 @@ export interface Settings {
   browser: boolean;
   /** Measure the baselines of pairing rate and sockets held too. */
   connectionBaselines: boolean;
+  /** Throughput and browser suites: only these paths (`--paths`); all when absent. */
+  paths?: PathId[];
 }
 
 /** The full run: what `deno task bench` does. */

@@ -10,6 +10,8 @@
  * deno task bench --quick    # every suite briefly, for CI smoke use (under 2 minutes)
  * deno task bench --only=throughput,upgrade   # some suites (throughput, browser, upgrade,
  *                                             # held, active, pairing)
+ * deno task bench --only=throughput --paths=relay,socketio-node --sizes=65536
+ *                                             # some paths and message sizes (bytes)
  * ```
  *
  * `--quick` writes to `bench/results/quick/` (not committed) so that it never replaces the
@@ -22,7 +24,7 @@
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { FULL, QUICK, type Settings, TARGETS } from "./config.ts";
+import { FULL, type PathId, PATHS, QUICK, type Settings, TARGETS } from "./config.ts";
 import {
   installDependencies,
   load1,
@@ -96,9 +98,25 @@ async function main(): Promise<number> {
       only: { type: "string" },
       out: { type: "string" },
       render: { type: "boolean", default: false },
+      paths: { type: "string" },
+      sizes: { type: "string" },
     },
   });
-  const settings: Settings = values.quick ? QUICK : FULL;
+  const settings: Settings = { ...(values.quick ? QUICK : FULL) };
+  if (values.paths) {
+    settings.paths = values.paths.split(",") as PathId[];
+    for (const p of settings.paths) {
+      if (!(p in PATHS)) {
+        throw new Error(`unknown path ${p}; known: ${Object.keys(PATHS).join(", ")}`);
+      }
+    }
+  }
+  if (values.sizes) {
+    settings.sizes = values.sizes.split(",").map(Number);
+    if (settings.sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) {
+      throw new Error(`--sizes takes message sizes in bytes, e.g. 1024,65536`);
+    }
+  }
   const only = new Set((values.only?.split(",") ?? SUITES) as Suite[]);
   for (const s of only) {
     if (!SUITES.includes(s)) throw new Error(`unknown suite ${s}; known: ${SUITES.join(", ")}`);

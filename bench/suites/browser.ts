@@ -25,7 +25,8 @@ export interface BrowserResults {
 /** Runs the browser paths and browser time to upgrade. */
 export async function runBrowser(settings: Settings): Promise<BrowserResults> {
   progress.section("Browser paths (two Chromium pages) and browser time to upgrade");
-  const paths: BrowserPath[] = ["browser-direct", "browser-relay", "browser-datachannel"];
+  const paths = (["browser-direct", "browser-relay", "browser-datachannel"] as BrowserPath[])
+    .filter((p) => !settings.paths || settings.paths.includes(p));
   const stream = (size: number, binary: boolean) => ({
     size,
     binary,
@@ -44,6 +45,7 @@ export async function runBrowser(settings: Settings): Promise<BrowserResults> {
   if (settings.sizes.includes(headline)) {
     for (let round = 2; round <= settings.rounds; round++) {
       for (const path of ["browser-datachannel", "browser-direct"] as BrowserPath[]) {
+        if (!paths.includes(path)) continue;
         sessions.push({ path, cases: [stream(headline, true)], round });
       }
     }

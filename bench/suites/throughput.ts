@@ -248,7 +248,8 @@ export async function runThroughput(
         ? "Throughput matrix and latency (round 1)"
         : `Throughput, headline cases again (round ${roundNo} of ${settings.rounds})`,
     );
-    const paths: PathId[] = roundNo === 1 ? [...main, "relay-default"] : main;
+    const paths = (roundNo === 1 ? [...main, "relay-default" as const] : main)
+      .filter((p) => !settings.paths || settings.paths.includes(p));
     for (const path of paths) {
       const tasks: Task[] = [];
       if (roundNo === 1 && path !== "relay-default") {
