@@ -31,6 +31,7 @@ import {
   type RTCIceServerInit,
   WireEvent,
 } from "./protocol/events.ts";
+import { agreedFrameSize, MAX_FRAME_SIZE } from "./protocol/frame.ts";
 import { asBytes, checkPairCode } from "./protocol/validate.ts";
 import { PROTOCOL_VERSION } from "./protocol/version.ts";
 import type { PeerFoundInfo, SocketPeerEvents } from "./client/events.ts";
@@ -373,6 +374,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       peerId: this.#secret,
       webrtc: this.#negotiator !== null,
       batch: true,
+      maxFrameSize: MAX_FRAME_SIZE,
     });
     if (this.options.timeout > 0 && !this.#paired) {
       clearTimeout(this.#timeoutTimer);
@@ -391,7 +393,10 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
 
   #onFound(found: PeerFound): void {
     clearTimeout(this.#timeoutTimer);
-    const same = found.peerId === this.#partnerId;
+    const frameSize = agreedFrameSize(found.maxFrameSize);
+    // A stream goes on with the same partner unless its frames no longer fit
+    // (a server of an older version): both ends see that, and start anew.
+    const same = found.peerId === this.#partnerId && frameSize >= this.#stream.outbox.frameSize;
     this.#debug(
       `partner ${found.peerId} found`,
       same ? "(again)" : "",
@@ -404,6 +409,8 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
     this.initiator = found.initiator;
     this.#partnerWebrtc = found.webrtc;
     this.#stream.batching = found.batch === true;
+    this.#stream.outbox.frameSize = frameSize;
+    this.#negotiator?.require(frameSize);
     this.#iceServers = [...this.options.iceServers, ...found.iceServers];
     this.#stream.limits(
       Math.min(this.options.maxMessageSize, found.maxMessageSize),

@@ -20,6 +20,7 @@
 import { Emitter } from "../protocol/emitter.ts";
 import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
 import type { RTCIceServerInit, Signal } from "../protocol/events.ts";
+import { BASE_FRAME_SIZE } from "../protocol/frame.ts";
 
 /** The DataChannel's label. */
 export const CHANNEL_LABEL = "socketpeer";
@@ -78,6 +79,7 @@ export class Negotiator extends Emitter<NegotiatorEvents> {
   #channel: RTCDataChannel | null = null;
   #attempt: string | null = null;
   #open = false;
+  #frameSize = BASE_FRAME_SIZE;
   #remoteSet = false;
   #pendingRemote: RTCIceCandidateInit[] = [];
   #pendingLocal: Signal[] = [];
@@ -110,6 +112,25 @@ export class Negotiator extends Emitter<NegotiatorEvents> {
   /** Whether an attempt is under way or a channel is open. */
   get busy(): boolean {
     return this.#pc !== null;
+  }
+
+  /**
+   * Sets the largest message a channel must carry (the stream's frame size).
+   * A channel whose max-message-size is smaller is not used: an attempt that
+   * opens one fails, and an open one is closed.
+   *
+   * @param frameSize Bytes of the largest frame.
+   */
+  require(frameSize: number): void {
+    this.#frameSize = frameSize;
+    const limit = this.#messageLimit();
+    if (this.#open && limit < frameSize) this.close();
+  }
+
+  /** The largest message the connection's channels carry (Infinity when unknown). */
+  #messageLimit(): number {
+    const limit = this.#pc?.sctp?.maxMessageSize;
+    return typeof limit === "number" && limit > 0 ? limit : Infinity;
   }
 
   /**
@@ -261,6 +282,14 @@ export class Negotiator extends Emitter<NegotiatorEvents> {
     channel.bufferedAmountLowThreshold = 256 * 1024;
     channel.onopen = () => {
       if (this.#attempt !== attempt) return;
+      const limit = this.#messageLimit();
+      if (limit < this.#frameSize) {
+        this.#fail(
+          `the DataChannel carries messages of at most ${limit} bytes; frames of ${this.#frameSize} bytes need more`,
+          true,
+        );
+        return;
+      }
       clearTimeout(this.#timer);
       this.#open = true;
       this.emit("open", channel);

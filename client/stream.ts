@@ -25,7 +25,7 @@ import {
   endsMessage,
   type Frame,
   FrameType,
-  MAX_FRAME_SIZE,
+  MAX_BATCH_SIZE,
 } from "../protocol/frame.ts";
 import { Inbox } from "../protocol/inbox.ts";
 import { Outbox } from "../protocol/outbox.ts";
@@ -220,7 +220,7 @@ export class MessageStream extends Emitter<StreamEvents> {
   /**
    * Fills transport messages with the frames that are ready: each one frame,
    * or, when batching, as many whole frames as fit in one BATCH frame of
-   * {@linkcode MAX_FRAME_SIZE} bytes, a pending acknowledgement first.
+   * {@linkcode MAX_BATCH_SIZE} bytes, a pending acknowledgement first.
    */
   #sendFrames(name: PathName): void {
     const path = this.#paths[name];
@@ -237,7 +237,7 @@ export class MessageStream extends Emitter<StreamEvents> {
         const room = frames.length === 0
           ? Infinity
           : this.batching
-          ? MAX_FRAME_SIZE - batchSize(bytes, frames.length + 1)
+          ? MAX_BATCH_SIZE - batchSize(bytes, frames.length + 1)
           : -1;
         const frame = this.outbox.next(room);
         if (!frame) break;

@@ -58,6 +58,12 @@ export interface PairRequest {
    * message); when absent or false, its partner sends it one frame at a time.
    */
   batch?: boolean;
+  /**
+   * The largest frame (or BATCH frame) the client accepts, in bytes: at
+   * least 65,536. When absent, 65,536. This version announces 65,556
+   * (`MAX_FRAME_SIZE`), so that a 64 KiB message is one frame.
+   */
+  maxFrameSize?: number;
 }
 
 /** Body of {@linkcode WireEvent.WAITING}. */
@@ -76,6 +82,12 @@ export interface PeerFound {
   webrtc: boolean;
   /** Whether both peers decode BATCH frames, so either may send them. */
   batch: boolean;
+  /**
+   * The largest frame either peer may send, in bytes: the smaller of what
+   * both announced in `pair` and what the server relays. A client treats an
+   * absent value as 65,536 (a server of an older version).
+   */
+  maxFrameSize: number;
   /** ICE servers to use, TURN credentials included when the server issues them. */
   iceServers: RTCIceServerInit[];
   /** The largest application message the server relays, in bytes. */

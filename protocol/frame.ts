@@ -4,6 +4,8 @@
  * DATA frames, and receipts travel as ACK frames; both paths (relay and
  * DataChannel) carry the very same bytes. Several frames ready at once may
  * travel together in one BATCH frame. All integers are big-endian.
+ * Frames are at most {@linkcode BASE_FRAME_SIZE} bytes, or the larger size
+ * both peers and the server agreed on (at most {@linkcode MAX_FRAME_SIZE}).
  *
  * ```text
  * DATA  | 0: type=1 (u8) | 1: kind (u8) | 2: reserved=0 (u16) | 4: seq (f64)
@@ -16,8 +18,8 @@
  * `seq` numbers an application message (1, 2, 3, … per sender and partner),
  * exact as an f64 up to 2^53. `ackSeq` is cumulative: every message up to and
  * including it was delivered to the application. A BATCH is at most
- * {@linkcode MAX_FRAME_SIZE} bytes in all, like any frame, and holds one or
- * more DATA or ACK frames (never a BATCH), in the order they were sent.
+ * {@linkcode MAX_BATCH_SIZE} bytes in all, and holds one or more DATA or ACK
+ * frames (never a BATCH), in the order they were sent.
  *
  * @example
  * ```ts
@@ -53,13 +55,47 @@ export const DATA_HEADER_SIZE = 20;
 /** Bytes of an ACK frame. */
 export const ACK_FRAME_SIZE = 12;
 /**
- * Payload bytes per DATA frame. 64 KiB keeps every frame under the 256 KiB
- * max-message-size of Chromium and libdatachannel DataChannels, and under the
- * 64 KiB default that RFC 8841 implies when a peer does not announce one.
+ * The largest frame every peer accepts: 64 KiB, the max-message-size that
+ * RFC 8841 implies when a DataChannel peer does not announce one. Frames are
+ * at most this unless both peers and the server allow larger ones
+ * (`maxFrameSize` in `pair` and `peer.found`).
  */
-export const CHUNK_SIZE = 64 * 1024 - DATA_HEADER_SIZE;
-/** The largest frame either path carries. */
-export const MAX_FRAME_SIZE = CHUNK_SIZE + DATA_HEADER_SIZE;
+export const BASE_FRAME_SIZE = 64 * 1024;
+/**
+ * The largest frame this version sends, accepts and relays: a full 64 KiB of
+ * payload and its header, so that a 64 KiB message is one frame. Chromium
+ * and libdatachannel DataChannels take messages of up to 256 KiB.
+ */
+export const MAX_FRAME_SIZE = 64 * 1024 + DATA_HEADER_SIZE;
+/**
+ * Payload bytes of every DATA frame of a message but the last, when frames
+ * are {@linkcode BASE_FRAME_SIZE} bytes: the fewest any sender puts there.
+ */
+export const CHUNK_SIZE = BASE_FRAME_SIZE - DATA_HEADER_SIZE;
+/**
+ * The largest BATCH frame: 64 KiB, so that every length inside it fits its
+ * u16 and a full-size DATA frame always travels alone.
+ */
+export const MAX_BATCH_SIZE = 64 * 1024;
+/**
+ * The frame size a peer uses with its partner, from `peer.found`'s
+ * `maxFrameSize`: {@linkcode BASE_FRAME_SIZE} when the server gave none (an
+ * older server), and never more than {@linkcode MAX_FRAME_SIZE}.
+ *
+ * @param announced `maxFrameSize` from `peer.found`, if any.
+ * @returns The largest frame to send.
+ *
+ * @example
+ * ```ts
+ * agreedFrameSize(undefined); // 65536
+ * agreedFrameSize(65_556); // 65556
+ * ```
+ */
+export function agreedFrameSize(announced: number | undefined): number {
+  if (typeof announced !== "number" || !(announced >= BASE_FRAME_SIZE)) return BASE_FRAME_SIZE;
+  return Math.min(Math.floor(announced), MAX_FRAME_SIZE);
+}
+
 /** Bytes of a BATCH frame before its first inner frame. */
 export const BATCH_HEADER_SIZE = 4;
 /** Bytes of the length before each frame inside a BATCH frame. */
@@ -84,35 +120,55 @@ export interface AckFrame {
 /** Either frame. */
 export type Frame = DataFrame | AckFrame;
 
+/** How {@linkcode encodeMessage} makes frames. */
+export interface EncodeOptions {
+  /**
+   * The largest frame, in bytes: every frame but the last carries this
+   * less the header. {@linkcode BASE_FRAME_SIZE} by default.
+   */
+  frameSize?: number;
+  /**
+   * Gives the bytes each frame is written to: `size` zeroed bytes, never
+   * handed out before (by default, a new buffer per frame).
+   */
+  alloc?: (size: number) => Uint8Array;
+}
+
 /**
- * Splits one message into DATA frames of at most {@linkcode MAX_FRAME_SIZE}
- * bytes. An empty payload still makes one frame.
+ * Splits one message into DATA frames of at most `frameSize` bytes. An empty
+ * payload still makes one frame.
  *
  * @param seq The message's sequence number (≥ 1).
  * @param kind What the payload holds.
  * @param payload The encoded message.
- * @param alloc Gives the bytes each frame is written to: `size` zeroed
- * bytes, never handed out before (by default, a new buffer per frame).
+ * @param options The frame size, and where frames are written.
  * @returns The frames, in order.
+ * @throws {RangeError} When `frameSize` is outside
+ * [{@linkcode BASE_FRAME_SIZE}, {@linkcode MAX_FRAME_SIZE}].
  *
  * @example
  * ```ts
- * const frames = encodeMessage(7, PayloadKind.BINARY, new Uint8Array(200_000));
- * frames.length; // 4
+ * encodeMessage(7, PayloadKind.BINARY, new Uint8Array(200_000)).length; // 4
+ * encodeMessage(8, PayloadKind.BINARY, new Uint8Array(65_536), { frameSize: MAX_FRAME_SIZE })
+ *   .length; // 1
  * ```
  */
 export function encodeMessage(
   seq: number,
   kind: PayloadKind,
   payload: Uint8Array,
-  alloc: (size: number) => Uint8Array = (size) => new Uint8Array(size),
+  { frameSize = BASE_FRAME_SIZE, alloc = (size) => new Uint8Array(size) }: EncodeOptions = {},
 ): Uint8Array[] {
-  const chunkCount = Math.max(1, Math.ceil(payload.byteLength / CHUNK_SIZE));
+  if (!(frameSize >= BASE_FRAME_SIZE && frameSize <= MAX_FRAME_SIZE)) {
+    throw new RangeError(
+      `frameSize ${frameSize} is outside [${BASE_FRAME_SIZE}, ${MAX_FRAME_SIZE}]`,
+    );
+  }
+  const chunk = frameSize - DATA_HEADER_SIZE;
+  const chunkCount = Math.max(1, Math.ceil(payload.byteLength / chunk));
   const frames: Uint8Array[] = [];
   for (let i = 0; i < chunkCount; i++) {
-    const part = chunkCount === 1
-      ? payload
-      : payload.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE);
+    const part = chunkCount === 1 ? payload : payload.subarray(i * chunk, (i + 1) * chunk);
     const frame = alloc(DATA_HEADER_SIZE + part.byteLength);
     // Byte by byte rather than through a DataView per frame: small messages
     // are many, and the view costs more than the writes.
@@ -187,7 +243,7 @@ export function endsMessage(frame: Uint8Array): boolean {
  * transport message.
  *
  * @param frames DATA and ACK frames, in order; together at most
- * {@linkcode MAX_FRAME_SIZE} bytes with their lengths and the BATCH header
+ * {@linkcode MAX_BATCH_SIZE} bytes with their lengths and the BATCH header
  * (see {@linkcode batchSize}).
  * @returns The BATCH frame.
  * @throws {RangeError} When the frames do not fit.
@@ -203,7 +259,7 @@ export function endsMessage(frame: Uint8Array): boolean {
 export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
   let size = BATCH_HEADER_SIZE;
   for (const frame of frames) size += BATCH_LENGTH_SIZE + frame.byteLength;
-  if (size > MAX_FRAME_SIZE) throw new RangeError(`a batch of ${size} bytes is too large`);
+  if (size > MAX_BATCH_SIZE) throw new RangeError(`a batch of ${size} bytes is too large`);
   const batch = new Uint8Array(size);
   batch[0] = FrameType.BATCH;
   let at = BATCH_HEADER_SIZE;
@@ -225,7 +281,7 @@ export function encodeBatch(frames: readonly Uint8Array[]): Uint8Array {
  *
  * @example
  * ```ts
- * batchSize(2 * 1044, 2) <= MAX_FRAME_SIZE; // true: two 1 KiB messages fit in one batch
+ * batchSize(2 * 1044, 2) <= MAX_BATCH_SIZE; // true: two 1 KiB messages fit in one batch
  * ```
  */
 export function batchSize(frameBytes: number, count: number): number {
@@ -384,7 +440,11 @@ function leastMessageSize(view: DataView, start: number, length: number): number
   );
 }
 
-/** The full chunks before chunk `chunkIndex` of `chunkCount`, plus this one when it is the last. */
+/**
+ * The full chunks before chunk `chunkIndex` of `chunkCount`, plus this one
+ * when it is the last. Chunks are counted at {@linkcode CHUNK_SIZE}, the
+ * fewest bytes any sender puts in a chunk that is not the last.
+ */
 function leastSize(chunkIndex: number, chunkCount: number, payloadBytes: number): number {
   const last = chunkIndex === chunkCount - 1 ? payloadBytes : 0;
   return (chunkCount - 1) * CHUNK_SIZE + last;

@@ -20,7 +20,7 @@
  *
  * @module
  */
-import { encodeMessage, type PayloadKind } from "./frame.ts";
+import { BASE_FRAME_SIZE, DATA_HEADER_SIZE, encodeMessage, type PayloadKind } from "./frame.ts";
 
 interface Outgoing {
   seq: number;
@@ -52,6 +52,13 @@ export class Outbox {
   #everSent = false;
   #slab = new Uint8Array(0);
   #slabUsed = 0;
+  /**
+   * The largest frame of messages accepted from now on: what the partner and
+   * the server agreed to (`peer.found`'s `maxFrameSize`). Messages already
+   * accepted keep their frames, unless {@linkcode Outbox.restart} makes them
+   * smaller for a new partner.
+   */
+  frameSize = BASE_FRAME_SIZE;
   /** Where frames are written: small ones side by side in a shared slab. */
   #alloc = (size: number): Uint8Array => {
     if (size > SLAB_FRAME_MAX) return new Uint8Array(size);
@@ -99,12 +106,16 @@ export class Outbox {
     const seq = this.#nextSeq++;
     this.#queue.push({
       seq,
-      frames: encodeMessage(seq, kind, payload, this.#alloc),
+      frames: this.#encode(seq, kind, payload),
       size: payload.byteLength,
       sent: 0,
     });
     this.#buffered += payload.byteLength;
     return seq;
+  }
+
+  #encode(seq: number, kind: PayloadKind, payload: Uint8Array): Uint8Array[] {
+    return encodeMessage(seq, kind, payload, { frameSize: this.frameSize, alloc: this.#alloc });
   }
 
   /**
@@ -119,7 +130,7 @@ export class Outbox {
     this.#queue.push(entry);
     this.#buffered += size;
     return (kind, payload) => {
-      entry.frames = encodeMessage(entry.seq, kind, payload, this.#alloc);
+      entry.frames = this.#encode(entry.seq, kind, payload);
       this.#buffered += payload.byteLength - entry.size;
       entry.size = payload.byteLength;
     };
@@ -189,13 +200,13 @@ export class Outbox {
 
   /**
    * Starts a new stream for a new partner. Messages never transmitted are
-   * kept and renumbered from 1; messages the old partner may have received
+   * kept and renumbered from 1 (and cut again when their frames are larger
+   * than `frameSize` allows now); messages the old partner may have received
    * but never acknowledged are dropped.
    *
    * @returns How many messages were dropped.
    */
   restart(): number {
-    if (!this.#everSent) return 0;
     const kept = this.#queue.slice(this.#cursor + (this.#frameCursor > 0 ? 1 : 0));
     const dropped = this.#queue.length - kept.length;
     this.#queue = [];
@@ -208,12 +219,30 @@ export class Outbox {
     for (const entry of kept) {
       entry.seq = this.#nextSeq++;
       entry.sent = 0;
-      for (const frame of entry.frames ?? []) {
-        new DataView(frame.buffer, frame.byteOffset).setFloat64(4, entry.seq);
+      const frames = entry.frames ?? [];
+      if (frames.some((frame) => frame.byteLength > this.frameSize)) {
+        entry.frames = this.#encode(entry.seq, frames[0][1] as PayloadKind, payloadOf(frames));
+      } else {
+        for (const frame of frames) {
+          new DataView(frame.buffer, frame.byteOffset).setFloat64(4, entry.seq);
+        }
       }
       this.#queue.push(entry);
       this.#buffered += entry.size;
     }
     return dropped;
   }
+}
+
+/** The payload of a message, joined from its frames. */
+function payloadOf(frames: Uint8Array[]): Uint8Array {
+  let size = 0;
+  for (const frame of frames) size += frame.byteLength - DATA_HEADER_SIZE;
+  const payload = new Uint8Array(size);
+  let at = 0;
+  for (const frame of frames) {
+    payload.set(frame.subarray(DATA_HEADER_SIZE), at);
+    at += frame.byteLength - DATA_HEADER_SIZE;
+  }
+  return payload;
 }

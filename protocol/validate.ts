@@ -14,6 +14,7 @@
  * @module
  */
 import { type PairRequest, type Signal, SIGNAL_TYPES, type SignalType } from "./events.ts";
+import { BASE_FRAME_SIZE } from "./frame.ts";
 
 /** The longest pair code accepted. */
 export const MAX_PAIR_CODE_LENGTH = 128;
@@ -56,9 +57,15 @@ export function checkPairCode(code: unknown): string | null {
  */
 export function checkPairRequest(value: unknown): PairRequest | string {
   if (!isRecord(value)) return "pair expects an object { v, pairCode, peerId }";
-  const { v, pairCode, peerId, webrtc, batch } = value;
+  const { v, pairCode, peerId, webrtc, batch, maxFrameSize } = value;
   if (webrtc !== undefined && typeof webrtc !== "boolean") return "webrtc must be a boolean";
   if (batch !== undefined && typeof batch !== "boolean") return "batch must be a boolean";
+  if (
+    maxFrameSize !== undefined &&
+    !(Number.isSafeInteger(maxFrameSize) && (maxFrameSize as number) >= BASE_FRAME_SIZE)
+  ) {
+    return `maxFrameSize must be an integer of at least ${BASE_FRAME_SIZE}`;
+  }
   if (typeof v !== "number" || !Number.isInteger(v)) return "v must be the protocol version";
   const bad = checkPairCode(pairCode);
   if (bad) return bad;
@@ -74,6 +81,7 @@ export function checkPairRequest(value: unknown): PairRequest | string {
     peerId,
     webrtc: webrtc !== false,
     batch: batch === true,
+    maxFrameSize: (maxFrameSize as number | undefined) ?? BASE_FRAME_SIZE,
   };
 }
 

@@ -12,6 +12,7 @@
 import { createHash } from "node:crypto";
 import { ErrorCode } from "../protocol/errors.ts";
 import { type PairRequest, type PeerLeft, WireEvent } from "../protocol/events.ts";
+import { BASE_FRAME_SIZE, MAX_FRAME_SIZE } from "../protocol/frame.ts";
 import { PROTOCOL_VERSION } from "../protocol/version.ts";
 import type { Hub } from "./hub.ts";
 import type { PeerUpdate } from "./node_link.ts";
@@ -143,6 +144,7 @@ export class Pairing {
       peerId,
       webrtc: request.webrtc !== false,
       batch: request.batch === true,
+      maxFrameSize: Math.min(request.maxFrameSize ?? BASE_FRAME_SIZE, MAX_FRAME_SIZE),
     };
     // Set before the registry answers: a partner on another node may be
     // introduced to this socket before the answer arrives here.
@@ -222,6 +224,10 @@ export class Pairing {
           peerId: other.peerId,
           webrtc: self.webrtc && other.webrtc,
           batch: self.batch === true && other.batch === true,
+          maxFrameSize: Math.min(
+            self.maxFrameSize ?? BASE_FRAME_SIZE,
+            other.maxFrameSize ?? BASE_FRAME_SIZE,
+          ),
           iceServers: this.#iceServers(self.peerId),
           maxMessageSize: hub.options.maxMessageSize,
           relayRate: hub.options.relayRate || null,

@@ -14,7 +14,8 @@
  * key names and set members, never object keys, so `__proto__` is ordinary):
  *
  * ```text
- * <prefix>pair:<code>    JSON array of 1–2 members {socketId, peerId, webrtc, batch, node}
+ * <prefix>pair:<code>    JSON array of 1–2 members
+ *                        {socketId, peerId, webrtc, batch, maxFrameSize, node}
  * <prefix>waiting        set of codes with one member      (for stats)
  * <prefix>paired         set of codes with two members     (for stats)
  * <prefix>node:<id>      heartbeat of a node, expires after nodeTimeout
@@ -233,8 +234,11 @@ interface Orphan {
   member: StoredMember;
 }
 
-function member({ socketId, peerId, webrtc, batch }: StoredMember): PairMember {
-  return batch === undefined ? { socketId, peerId, webrtc } : { socketId, peerId, webrtc, batch };
+function member({ socketId, peerId, webrtc, batch, maxFrameSize }: StoredMember): PairMember {
+  const m: PairMember = { socketId, peerId, webrtc };
+  if (batch !== undefined) m.batch = batch;
+  if (maxFrameSize !== undefined) m.maxFrameSize = maxFrameSize;
+  return m;
 }
 
 /**

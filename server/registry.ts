@@ -23,6 +23,8 @@ export interface PairMember {
   webrtc: boolean;
   /** Whether the peer decodes BATCH frames (absent: it does not). */
   batch?: boolean;
+  /** The largest frame the peer accepts (absent: `BASE_FRAME_SIZE`). */
+  maxFrameSize?: number;
 }
 
 /** What joining a pair code gave. */

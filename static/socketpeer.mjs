@@ -542,6 +542,196 @@ var WireEvent = {
   REPORT: "report"
 };
 
+// protocol/frame.ts
+var FrameType = { DATA: 1, ACK: 2, BATCH: 3 };
+var PayloadKind = {
+  /** UTF-8 text; arrives as a string. */
+  STRING: 0,
+  /** Raw bytes; arrive as an ArrayBuffer. */
+  BINARY: 1,
+  /** UTF-8 JSON text; arrives parsed. */
+  JSON: 2,
+  /** MessagePack; arrives decoded (`serialization: "binary"`). */
+  MSGPACK: 3
+};
+var DATA_HEADER_SIZE = 20;
+var ACK_FRAME_SIZE = 12;
+var BASE_FRAME_SIZE = 64 * 1024;
+var MAX_FRAME_SIZE = 64 * 1024 + DATA_HEADER_SIZE;
+var CHUNK_SIZE = BASE_FRAME_SIZE - DATA_HEADER_SIZE;
+var MAX_BATCH_SIZE = 64 * 1024;
+function agreedFrameSize(announced) {
+  if (typeof announced !== "number" || !(announced >= BASE_FRAME_SIZE)) return BASE_FRAME_SIZE;
+  return Math.min(Math.floor(announced), MAX_FRAME_SIZE);
+}
+__name(agreedFrameSize, "agreedFrameSize");
+var BATCH_HEADER_SIZE = 4;
+var BATCH_LENGTH_SIZE = 2;
+function encodeMessage(seq, kind, payload, { frameSize = BASE_FRAME_SIZE, alloc = /* @__PURE__ */ __name((size) => new Uint8Array(size), "alloc") } = {}) {
+  if (!(frameSize >= BASE_FRAME_SIZE && frameSize <= MAX_FRAME_SIZE)) {
+    throw new RangeError(
+      `frameSize ${frameSize} is outside [${BASE_FRAME_SIZE}, ${MAX_FRAME_SIZE}]`
+    );
+  }
+  const chunk = frameSize - DATA_HEADER_SIZE;
+  const chunkCount = Math.max(1, Math.ceil(payload.byteLength / chunk));
+  const frames = [];
+  for (let i = 0; i < chunkCount; i++) {
+    const part = chunkCount === 1 ? payload : payload.subarray(i * chunk, (i + 1) * chunk);
+    const frame = alloc(DATA_HEADER_SIZE + part.byteLength);
+    frame[0] = FrameType.DATA;
+    frame[1] = kind;
+    putFloat64(frame, 4, seq);
+    putUint32(frame, 12, i);
+    putUint32(frame, 16, chunkCount);
+    frame.set(part, DATA_HEADER_SIZE);
+    frames.push(frame);
+  }
+  return frames;
+}
+__name(encodeMessage, "encodeMessage");
+var scratch = new DataView(new ArrayBuffer(8));
+function putFloat64(bytes, at, value2) {
+  scratch.setFloat64(0, value2);
+  for (let i = 0; i < 8; i++) bytes[at + i] = scratch.getUint8(i);
+}
+__name(putFloat64, "putFloat64");
+function putUint32(bytes, at, value2) {
+  bytes[at] = value2 >>> 24;
+  bytes[at + 1] = value2 >>> 16;
+  bytes[at + 2] = value2 >>> 8;
+  bytes[at + 3] = value2;
+}
+__name(putUint32, "putUint32");
+function encodeAck(ackSeq) {
+  const frame = new Uint8Array(ACK_FRAME_SIZE);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, FrameType.ACK);
+  view.setFloat64(4, ackSeq);
+  return frame;
+}
+__name(encodeAck, "encodeAck");
+function endsMessage(frame) {
+  if (frame[0] !== FrameType.DATA || frame.byteLength < DATA_HEADER_SIZE) return false;
+  const index = (frame[12] << 24 | frame[13] << 16 | frame[14] << 8 | frame[15]) >>> 0;
+  const count2 = (frame[16] << 24 | frame[17] << 16 | frame[18] << 8 | frame[19]) >>> 0;
+  return index === count2 - 1;
+}
+__name(endsMessage, "endsMessage");
+function encodeBatch(frames) {
+  let size = BATCH_HEADER_SIZE;
+  for (const frame of frames) size += BATCH_LENGTH_SIZE + frame.byteLength;
+  if (size > MAX_BATCH_SIZE) throw new RangeError(`a batch of ${size} bytes is too large`);
+  const batch = new Uint8Array(size);
+  batch[0] = FrameType.BATCH;
+  let at = BATCH_HEADER_SIZE;
+  for (const frame of frames) {
+    batch[at] = frame.byteLength >>> 8;
+    batch[at + 1] = frame.byteLength & 255;
+    batch.set(frame, at + BATCH_LENGTH_SIZE);
+    at += BATCH_LENGTH_SIZE + frame.byteLength;
+  }
+  return batch;
+}
+__name(encodeBatch, "encodeBatch");
+function batchSize(frameBytes, count2) {
+  return BATCH_HEADER_SIZE + count2 * BATCH_LENGTH_SIZE + frameBytes;
+}
+__name(batchSize, "batchSize");
+function invalid(why) {
+  return new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `Invalid frame: ${why}`);
+}
+__name(invalid, "invalid");
+function sizeProblem(byteLength2) {
+  if (byteLength2 < ACK_FRAME_SIZE) return invalid(`${byteLength2} bytes is too short`);
+  if (byteLength2 > MAX_FRAME_SIZE) {
+    return new SocketPeerError(
+      ErrorCode.MESSAGE_TOO_LARGE,
+      `Frame of ${byteLength2} bytes exceeds ${MAX_FRAME_SIZE}`
+    );
+  }
+}
+__name(sizeProblem, "sizeProblem");
+function frameProblem(view, start, length) {
+  if (length < ACK_FRAME_SIZE) return invalid(`${length} bytes is too short`);
+  const type = view.getUint8(start);
+  if (type === FrameType.BATCH) return invalid("a BATCH frame where one frame belongs");
+  const seq = view.getFloat64(start + 4);
+  if (!Number.isSafeInteger(seq) || seq < 0) return invalid(`sequence number ${seq}`);
+  if (type === FrameType.ACK) {
+    return length === ACK_FRAME_SIZE ? void 0 : invalid("ACK frame has a body");
+  }
+  if (type !== FrameType.DATA) return invalid(`unknown type ${type}`);
+  if (length < DATA_HEADER_SIZE) return invalid("DATA header is truncated");
+  const kind = view.getUint8(start + 1);
+  if (kind > PayloadKind.MSGPACK) return invalid(`unknown payload kind ${kind}`);
+  if (seq < 1) return invalid("DATA sequence numbers start at 1");
+  const chunkIndex = view.getUint32(start + 12);
+  const chunkCount = view.getUint32(start + 16);
+  if (chunkCount < 1 || chunkIndex >= chunkCount) {
+    return invalid(`chunk ${chunkIndex} of ${chunkCount}`);
+  }
+}
+__name(frameProblem, "frameProblem");
+function walkBatch(view, visit) {
+  const end = view.byteLength;
+  if (end <= BATCH_HEADER_SIZE) return invalid("empty BATCH frame");
+  for (let at = BATCH_HEADER_SIZE; at < end; ) {
+    if (end - at < BATCH_LENGTH_SIZE) return invalid("BATCH frame ends inside a length");
+    const length = view.getUint16(at);
+    at += BATCH_LENGTH_SIZE;
+    if (length > end - at) return invalid(`a frame of ${length} bytes overruns its BATCH frame`);
+    if (length > 0 && view.getUint8(at) === FrameType.BATCH) {
+      return invalid("a BATCH frame inside a BATCH frame");
+    }
+    const problem = frameProblem(view, at, length) ?? visit(at, length);
+    if (problem) return problem;
+    at += length;
+  }
+}
+__name(walkBatch, "walkBatch");
+function viewOf(bytes) {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+__name(viewOf, "viewOf");
+function readFrame(bytes, view, start, length) {
+  const type = view.getUint8(start);
+  const seq = view.getFloat64(start + 4);
+  if (type === FrameType.ACK) return { type, ackSeq: seq };
+  return {
+    type: FrameType.DATA,
+    kind: view.getUint8(start + 1),
+    seq,
+    chunkIndex: view.getUint32(start + 12),
+    chunkCount: view.getUint32(start + 16),
+    payload: bytes.subarray(start + DATA_HEADER_SIZE, start + length)
+  };
+}
+__name(readFrame, "readFrame");
+function decodeFrame(bytes) {
+  const tooBig = sizeProblem(bytes.byteLength);
+  if (tooBig) throw tooBig;
+  const view = viewOf(bytes);
+  const problem = frameProblem(view, 0, bytes.byteLength);
+  if (problem) throw problem;
+  return readFrame(bytes, view, 0, bytes.byteLength);
+}
+__name(decodeFrame, "decodeFrame");
+function decodeFrames(bytes) {
+  if (bytes.byteLength === 0 || bytes[0] !== FrameType.BATCH) return [decodeFrame(bytes)];
+  const tooBig = sizeProblem(bytes.byteLength);
+  if (tooBig) throw tooBig;
+  const view = viewOf(bytes);
+  const frames = [];
+  const problem = walkBatch(view, (start, length) => {
+    frames.push(readFrame(bytes, view, start, length));
+    return void 0;
+  });
+  if (problem) throw problem;
+  return frames;
+}
+__name(decodeFrames, "decodeFrames");
+
 // protocol/validate.ts
 var MAX_PAIR_CODE_LENGTH = 128;
 var PAIR_CODE_PATTERN = /^[\p{L}\p{N}._~:@+=-]+$/u;
@@ -574,7 +764,7 @@ function asDtlsClientOffer(sdp) {
   return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, "a=setup:active");
 }
 __name(asDtlsClientOffer, "asDtlsClientOffer");
-var _pc, _channel, _attempt, _open, _remoteSet, _pendingRemote, _pendingLocal, _localSent, _timer, _Negotiator_instances, begin_fn, sendLocal_fn, remoteReady_fn, run_fn, adopt_fn, fail_fn, teardown_fn;
+var _pc, _channel, _attempt, _open, _frameSize, _remoteSet, _pendingRemote, _pendingLocal, _localSent, _timer, _Negotiator_instances, messageLimit_fn, begin_fn, sendLocal_fn, remoteReady_fn, run_fn, adopt_fn, fail_fn, teardown_fn;
 var _Negotiator = class _Negotiator extends Emitter {
   /**
    * @param Impl The RTCPeerConnection constructor to use.
@@ -591,6 +781,7 @@ var _Negotiator = class _Negotiator extends Emitter {
     __privateAdd(this, _channel, null);
     __privateAdd(this, _attempt, null);
     __privateAdd(this, _open, false);
+    __privateAdd(this, _frameSize, BASE_FRAME_SIZE);
     __privateAdd(this, _remoteSet, false);
     __privateAdd(this, _pendingRemote, []);
     __privateAdd(this, _pendingLocal, []);
@@ -608,6 +799,18 @@ var _Negotiator = class _Negotiator extends Emitter {
   /** Whether an attempt is under way or a channel is open. */
   get busy() {
     return __privateGet(this, _pc) !== null;
+  }
+  /**
+   * Sets the largest message a channel must carry (the stream's frame size).
+   * A channel whose max-message-size is smaller is not used: an attempt that
+   * opens one fails, and an open one is closed.
+   *
+   * @param frameSize Bytes of the largest frame.
+   */
+  require(frameSize) {
+    __privateSet(this, _frameSize, frameSize);
+    const limit = __privateMethod(this, _Negotiator_instances, messageLimit_fn).call(this);
+    if (__privateGet(this, _open) && limit < frameSize) this.close();
   }
   /**
    * Starts an attempt as the initiator: makes the channel and the offer.
@@ -692,12 +895,18 @@ _pc = new WeakMap();
 _channel = new WeakMap();
 _attempt = new WeakMap();
 _open = new WeakMap();
+_frameSize = new WeakMap();
 _remoteSet = new WeakMap();
 _pendingRemote = new WeakMap();
 _pendingLocal = new WeakMap();
 _localSent = new WeakMap();
 _timer = new WeakMap();
 _Negotiator_instances = new WeakSet();
+/** The largest message the connection's channels carry (Infinity when unknown). */
+messageLimit_fn = /* @__PURE__ */ __name(function() {
+  const limit = __privateGet(this, _pc)?.sctp?.maxMessageSize;
+  return typeof limit === "number" && limit > 0 ? limit : Infinity;
+}, "#messageLimit");
 begin_fn = /* @__PURE__ */ __name(function(attempt, iceServers) {
   __privateMethod(this, _Negotiator_instances, teardown_fn).call(this);
   __privateSet(this, _attempt, attempt);
@@ -775,6 +984,11 @@ adopt_fn = /* @__PURE__ */ __name(function(channel) {
   channel.bufferedAmountLowThreshold = 256 * 1024;
   channel.onopen = () => {
     if (__privateGet(this, _attempt) !== attempt) return;
+    const limit = __privateMethod(this, _Negotiator_instances, messageLimit_fn).call(this);
+    if (limit < __privateGet(this, _frameSize)) {
+      __privateMethod(this, _Negotiator_instances, fail_fn).call(this, `the DataChannel carries messages of at most ${limit} bytes; frames of ${__privateGet(this, _frameSize)} bytes need more`, true);
+      return;
+    }
     clearTimeout(__privateGet(this, _timer));
     __privateSet(this, _open, true);
     this.emit("open", channel);
@@ -911,7 +1125,7 @@ function utf8Encode(str, output, outputOffset) {
   }
 }
 __name(utf8Encode, "utf8Encode");
-var CHUNK_SIZE = 4096;
+var CHUNK_SIZE2 = 4096;
 function utf8DecodeJs(bytes, inputOffset, byteLength2) {
   let offset = inputOffset;
   const end = offset + byteLength2;
@@ -942,7 +1156,7 @@ function utf8DecodeJs(bytes, inputOffset, byteLength2) {
     } else {
       units.push(byte1);
     }
-    if (units.length >= CHUNK_SIZE) {
+    if (units.length >= CHUNK_SIZE2) {
       result += String.fromCharCode(...units);
       units.length = 0;
     }
@@ -2309,183 +2523,6 @@ function decode(buffer, options) {
   return decoder2.decode(buffer);
 }
 __name(decode, "decode");
-
-// protocol/frame.ts
-var FrameType = { DATA: 1, ACK: 2, BATCH: 3 };
-var PayloadKind = {
-  /** UTF-8 text; arrives as a string. */
-  STRING: 0,
-  /** Raw bytes; arrive as an ArrayBuffer. */
-  BINARY: 1,
-  /** UTF-8 JSON text; arrives parsed. */
-  JSON: 2,
-  /** MessagePack; arrives decoded (`serialization: "binary"`). */
-  MSGPACK: 3
-};
-var DATA_HEADER_SIZE = 20;
-var ACK_FRAME_SIZE = 12;
-var CHUNK_SIZE2 = 64 * 1024 - DATA_HEADER_SIZE;
-var MAX_FRAME_SIZE = CHUNK_SIZE2 + DATA_HEADER_SIZE;
-var BATCH_HEADER_SIZE = 4;
-var BATCH_LENGTH_SIZE = 2;
-function encodeMessage(seq, kind, payload, alloc = (size) => new Uint8Array(size)) {
-  const chunkCount = Math.max(1, Math.ceil(payload.byteLength / CHUNK_SIZE2));
-  const frames = [];
-  for (let i = 0; i < chunkCount; i++) {
-    const part = chunkCount === 1 ? payload : payload.subarray(i * CHUNK_SIZE2, (i + 1) * CHUNK_SIZE2);
-    const frame = alloc(DATA_HEADER_SIZE + part.byteLength);
-    frame[0] = FrameType.DATA;
-    frame[1] = kind;
-    putFloat64(frame, 4, seq);
-    putUint32(frame, 12, i);
-    putUint32(frame, 16, chunkCount);
-    frame.set(part, DATA_HEADER_SIZE);
-    frames.push(frame);
-  }
-  return frames;
-}
-__name(encodeMessage, "encodeMessage");
-var scratch = new DataView(new ArrayBuffer(8));
-function putFloat64(bytes, at, value2) {
-  scratch.setFloat64(0, value2);
-  for (let i = 0; i < 8; i++) bytes[at + i] = scratch.getUint8(i);
-}
-__name(putFloat64, "putFloat64");
-function putUint32(bytes, at, value2) {
-  bytes[at] = value2 >>> 24;
-  bytes[at + 1] = value2 >>> 16;
-  bytes[at + 2] = value2 >>> 8;
-  bytes[at + 3] = value2;
-}
-__name(putUint32, "putUint32");
-function encodeAck(ackSeq) {
-  const frame = new Uint8Array(ACK_FRAME_SIZE);
-  const view = new DataView(frame.buffer);
-  view.setUint8(0, FrameType.ACK);
-  view.setFloat64(4, ackSeq);
-  return frame;
-}
-__name(encodeAck, "encodeAck");
-function endsMessage(frame) {
-  if (frame[0] !== FrameType.DATA || frame.byteLength < DATA_HEADER_SIZE) return false;
-  const index = (frame[12] << 24 | frame[13] << 16 | frame[14] << 8 | frame[15]) >>> 0;
-  const count2 = (frame[16] << 24 | frame[17] << 16 | frame[18] << 8 | frame[19]) >>> 0;
-  return index === count2 - 1;
-}
-__name(endsMessage, "endsMessage");
-function encodeBatch(frames) {
-  let size = BATCH_HEADER_SIZE;
-  for (const frame of frames) size += BATCH_LENGTH_SIZE + frame.byteLength;
-  if (size > MAX_FRAME_SIZE) throw new RangeError(`a batch of ${size} bytes is too large`);
-  const batch = new Uint8Array(size);
-  batch[0] = FrameType.BATCH;
-  let at = BATCH_HEADER_SIZE;
-  for (const frame of frames) {
-    batch[at] = frame.byteLength >>> 8;
-    batch[at + 1] = frame.byteLength & 255;
-    batch.set(frame, at + BATCH_LENGTH_SIZE);
-    at += BATCH_LENGTH_SIZE + frame.byteLength;
-  }
-  return batch;
-}
-__name(encodeBatch, "encodeBatch");
-function batchSize(frameBytes, count2) {
-  return BATCH_HEADER_SIZE + count2 * BATCH_LENGTH_SIZE + frameBytes;
-}
-__name(batchSize, "batchSize");
-function invalid(why) {
-  return new SocketPeerError(ErrorCode.INVALID_PAYLOAD, `Invalid frame: ${why}`);
-}
-__name(invalid, "invalid");
-function sizeProblem(byteLength2) {
-  if (byteLength2 < ACK_FRAME_SIZE) return invalid(`${byteLength2} bytes is too short`);
-  if (byteLength2 > MAX_FRAME_SIZE) {
-    return new SocketPeerError(
-      ErrorCode.MESSAGE_TOO_LARGE,
-      `Frame of ${byteLength2} bytes exceeds ${MAX_FRAME_SIZE}`
-    );
-  }
-}
-__name(sizeProblem, "sizeProblem");
-function frameProblem(view, start, length) {
-  if (length < ACK_FRAME_SIZE) return invalid(`${length} bytes is too short`);
-  const type = view.getUint8(start);
-  if (type === FrameType.BATCH) return invalid("a BATCH frame where one frame belongs");
-  const seq = view.getFloat64(start + 4);
-  if (!Number.isSafeInteger(seq) || seq < 0) return invalid(`sequence number ${seq}`);
-  if (type === FrameType.ACK) {
-    return length === ACK_FRAME_SIZE ? void 0 : invalid("ACK frame has a body");
-  }
-  if (type !== FrameType.DATA) return invalid(`unknown type ${type}`);
-  if (length < DATA_HEADER_SIZE) return invalid("DATA header is truncated");
-  const kind = view.getUint8(start + 1);
-  if (kind > PayloadKind.MSGPACK) return invalid(`unknown payload kind ${kind}`);
-  if (seq < 1) return invalid("DATA sequence numbers start at 1");
-  const chunkIndex = view.getUint32(start + 12);
-  const chunkCount = view.getUint32(start + 16);
-  if (chunkCount < 1 || chunkIndex >= chunkCount) {
-    return invalid(`chunk ${chunkIndex} of ${chunkCount}`);
-  }
-}
-__name(frameProblem, "frameProblem");
-function walkBatch(view, visit) {
-  const end = view.byteLength;
-  if (end <= BATCH_HEADER_SIZE) return invalid("empty BATCH frame");
-  for (let at = BATCH_HEADER_SIZE; at < end; ) {
-    if (end - at < BATCH_LENGTH_SIZE) return invalid("BATCH frame ends inside a length");
-    const length = view.getUint16(at);
-    at += BATCH_LENGTH_SIZE;
-    if (length > end - at) return invalid(`a frame of ${length} bytes overruns its BATCH frame`);
-    if (length > 0 && view.getUint8(at) === FrameType.BATCH) {
-      return invalid("a BATCH frame inside a BATCH frame");
-    }
-    const problem = frameProblem(view, at, length) ?? visit(at, length);
-    if (problem) return problem;
-    at += length;
-  }
-}
-__name(walkBatch, "walkBatch");
-function viewOf(bytes) {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-}
-__name(viewOf, "viewOf");
-function readFrame(bytes, view, start, length) {
-  const type = view.getUint8(start);
-  const seq = view.getFloat64(start + 4);
-  if (type === FrameType.ACK) return { type, ackSeq: seq };
-  return {
-    type: FrameType.DATA,
-    kind: view.getUint8(start + 1),
-    seq,
-    chunkIndex: view.getUint32(start + 12),
-    chunkCount: view.getUint32(start + 16),
-    payload: bytes.subarray(start + DATA_HEADER_SIZE, start + length)
-  };
-}
-__name(readFrame, "readFrame");
-function decodeFrame(bytes) {
-  const tooBig = sizeProblem(bytes.byteLength);
-  if (tooBig) throw tooBig;
-  const view = viewOf(bytes);
-  const problem = frameProblem(view, 0, bytes.byteLength);
-  if (problem) throw problem;
-  return readFrame(bytes, view, 0, bytes.byteLength);
-}
-__name(decodeFrame, "decodeFrame");
-function decodeFrames(bytes) {
-  if (bytes.byteLength === 0 || bytes[0] !== FrameType.BATCH) return [decodeFrame(bytes)];
-  const tooBig = sizeProblem(bytes.byteLength);
-  if (tooBig) throw tooBig;
-  const view = viewOf(bytes);
-  const frames = [];
-  const problem = walkBatch(view, (start, length) => {
-    frames.push(readFrame(bytes, view, start, length));
-    return void 0;
-  });
-  if (problem) throw problem;
-  return frames;
-}
-__name(decodeFrames, "decodeFrames");
 
 // protocol/serialization.ts
 var SERIALIZATIONS = ["json", "binary", "raw"];
@@ -6389,7 +6426,7 @@ single_fn = /* @__PURE__ */ __name(function(frame) {
 }, "#single");
 reassemble_fn = /* @__PURE__ */ __name(function(frame) {
   const { seq, chunkIndex, chunkCount } = frame;
-  if ((chunkCount - 1) * CHUNK_SIZE2 >= this.maxMessageSize) {
+  if ((chunkCount - 1) * CHUNK_SIZE >= this.maxMessageSize) {
     throw new SocketPeerError(
       ErrorCode.MESSAGE_TOO_LARGE,
       `Message ${seq} of ${chunkCount} chunks exceeds ${this.maxMessageSize} bytes`
@@ -6431,7 +6468,7 @@ var Inbox = _Inbox;
 // protocol/outbox.ts
 var SLAB_SIZE = 64 * 1024;
 var SLAB_FRAME_MAX = 4 * 1024;
-var _nextSeq, _queue, _cursor, _frameCursor, _inFlight, _buffered, _everSent, _slab, _slabUsed, _alloc;
+var _nextSeq, _queue, _cursor, _frameCursor, _inFlight, _buffered, _everSent, _slab, _slabUsed, _alloc, _Outbox_instances, encode_fn;
 var _Outbox = class _Outbox {
   /**
    * @param window The most bytes handed out but not yet acknowledged. It
@@ -6439,6 +6476,7 @@ var _Outbox = class _Outbox {
    */
   constructor(window2) {
     __publicField(this, "window", window2);
+    __privateAdd(this, _Outbox_instances);
     __privateAdd(this, _nextSeq, 1);
     __privateAdd(this, _queue, []);
     /** Index in #queue and frame index of the next frame to hand out. */
@@ -6449,6 +6487,13 @@ var _Outbox = class _Outbox {
     __privateAdd(this, _everSent, false);
     __privateAdd(this, _slab, new Uint8Array(0));
     __privateAdd(this, _slabUsed, 0);
+    /**
+     * The largest frame of messages accepted from now on: what the partner and
+     * the server agreed to (`peer.found`'s `maxFrameSize`). Messages already
+     * accepted keep their frames, unless {@linkcode Outbox.restart} makes them
+     * smaller for a new partner.
+     */
+    __publicField(this, "frameSize", BASE_FRAME_SIZE);
     /** Where frames are written: small ones side by side in a shared slab. */
     __privateAdd(this, _alloc, /* @__PURE__ */ __name((size) => {
       if (size > SLAB_FRAME_MAX) return new Uint8Array(size);
@@ -6486,7 +6531,7 @@ var _Outbox = class _Outbox {
     const seq = __privateWrapper(this, _nextSeq)._++;
     __privateGet(this, _queue).push({
       seq,
-      frames: encodeMessage(seq, kind, payload, __privateGet(this, _alloc)),
+      frames: __privateMethod(this, _Outbox_instances, encode_fn).call(this, seq, kind, payload),
       size: payload.byteLength,
       sent: 0
     });
@@ -6505,7 +6550,7 @@ var _Outbox = class _Outbox {
     __privateGet(this, _queue).push(entry);
     __privateSet(this, _buffered, __privateGet(this, _buffered) + size);
     return (kind, payload) => {
-      entry.frames = encodeMessage(entry.seq, kind, payload, __privateGet(this, _alloc));
+      entry.frames = __privateMethod(this, _Outbox_instances, encode_fn).call(this, entry.seq, kind, payload);
       __privateSet(this, _buffered, __privateGet(this, _buffered) + (payload.byteLength - entry.size));
       entry.size = payload.byteLength;
     };
@@ -6571,13 +6616,13 @@ var _Outbox = class _Outbox {
   }
   /**
    * Starts a new stream for a new partner. Messages never transmitted are
-   * kept and renumbered from 1; messages the old partner may have received
+   * kept and renumbered from 1 (and cut again when their frames are larger
+   * than `frameSize` allows now); messages the old partner may have received
    * but never acknowledged are dropped.
    *
    * @returns How many messages were dropped.
    */
   restart() {
-    if (!__privateGet(this, _everSent)) return 0;
     const kept = __privateGet(this, _queue).slice(__privateGet(this, _cursor) + (__privateGet(this, _frameCursor) > 0 ? 1 : 0));
     const dropped = __privateGet(this, _queue).length - kept.length;
     __privateSet(this, _queue, []);
@@ -6590,8 +6635,13 @@ var _Outbox = class _Outbox {
     for (const entry of kept) {
       entry.seq = __privateWrapper(this, _nextSeq)._++;
       entry.sent = 0;
-      for (const frame of entry.frames ?? []) {
-        new DataView(frame.buffer, frame.byteOffset).setFloat64(4, entry.seq);
+      const frames = entry.frames ?? [];
+      if (frames.some((frame) => frame.byteLength > this.frameSize)) {
+        entry.frames = __privateMethod(this, _Outbox_instances, encode_fn).call(this, entry.seq, frames[0][1], payloadOf(frames));
+      } else {
+        for (const frame of frames) {
+          new DataView(frame.buffer, frame.byteOffset).setFloat64(4, entry.seq);
+        }
       }
       __privateGet(this, _queue).push(entry);
       __privateSet(this, _buffered, __privateGet(this, _buffered) + entry.size);
@@ -6609,8 +6659,24 @@ _everSent = new WeakMap();
 _slab = new WeakMap();
 _slabUsed = new WeakMap();
 _alloc = new WeakMap();
+_Outbox_instances = new WeakSet();
+encode_fn = /* @__PURE__ */ __name(function(seq, kind, payload) {
+  return encodeMessage(seq, kind, payload, { frameSize: this.frameSize, alloc: __privateGet(this, _alloc) });
+}, "#encode");
 __name(_Outbox, "Outbox");
 var Outbox = _Outbox;
+function payloadOf(frames) {
+  let size = 0;
+  for (const frame of frames) size += frame.byteLength - DATA_HEADER_SIZE;
+  const payload = new Uint8Array(size);
+  let at = 0;
+  for (const frame of frames) {
+    payload.set(frame.subarray(DATA_HEADER_SIZE), at);
+    at += frame.byteLength - DATA_HEADER_SIZE;
+  }
+  return payload;
+}
+__name(payloadOf, "payloadOf");
 
 // client/stream.ts
 var SEND_WINDOW = 4 * 1024 * 1024;
@@ -6861,7 +6927,7 @@ pumpSoon_fn = /* @__PURE__ */ __name(function() {
 /**
  * Fills transport messages with the frames that are ready: each one frame,
  * or, when batching, as many whole frames as fit in one BATCH frame of
- * {@linkcode MAX_FRAME_SIZE} bytes, a pending acknowledgement first.
+ * {@linkcode MAX_BATCH_SIZE} bytes, a pending acknowledgement first.
  */
 sendFrames_fn = /* @__PURE__ */ __name(function(name) {
   const path = __privateGet(this, _paths)[name];
@@ -6874,7 +6940,7 @@ sendFrames_fn = /* @__PURE__ */ __name(function(name) {
       bytes += ack.byteLength;
     }
     for (; ; ) {
-      const room = frames.length === 0 ? Infinity : this.batching ? MAX_FRAME_SIZE - batchSize(bytes, frames.length + 1) : -1;
+      const room = frames.length === 0 ? Infinity : this.batching ? MAX_BATCH_SIZE - batchSize(bytes, frames.length + 1) : -1;
       const frame = this.outbox.next(room);
       if (!frame) break;
       frames.push(frame);
@@ -7388,7 +7454,8 @@ requestPair_fn = /* @__PURE__ */ __name(function() {
     pairCode: this.pairCode,
     peerId: __privateGet(this, _secret),
     webrtc: __privateGet(this, _negotiator) !== null,
-    batch: true
+    batch: true,
+    maxFrameSize: MAX_FRAME_SIZE
   });
   if (this.options.timeout > 0 && !__privateGet(this, _paired)) {
     clearTimeout(__privateGet(this, _timeoutTimer));
@@ -7406,7 +7473,8 @@ requestPair_fn = /* @__PURE__ */ __name(function() {
 }, "#requestPair");
 onFound_fn = /* @__PURE__ */ __name(function(found) {
   clearTimeout(__privateGet(this, _timeoutTimer));
-  const same = found.peerId === __privateGet(this, _partnerId);
+  const frameSize = agreedFrameSize(found.maxFrameSize);
+  const same = found.peerId === __privateGet(this, _partnerId) && frameSize >= __privateGet(this, _stream).outbox.frameSize;
   __privateMethod(this, _SocketPeer_instances, debug_fn).call(this, `partner ${found.peerId} found`, same ? "(again)" : "", "initiator:", found.initiator);
   if (!same && __privateGet(this, _negotiator)?.busy) __privateGet(this, _negotiator).close();
   __privateSet(this, _partnerId, found.peerId);
@@ -7414,6 +7482,8 @@ onFound_fn = /* @__PURE__ */ __name(function(found) {
   this.initiator = found.initiator;
   __privateSet(this, _partnerWebrtc, found.webrtc);
   __privateGet(this, _stream).batching = found.batch === true;
+  __privateGet(this, _stream).outbox.frameSize = frameSize;
+  __privateGet(this, _negotiator)?.require(frameSize);
   __privateSet(this, _iceServers, [...this.options.iceServers, ...found.iceServers]);
   __privateGet(this, _stream).limits(
     Math.min(this.options.maxMessageSize, found.maxMessageSize),

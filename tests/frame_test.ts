@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
 import {
   ACK_FRAME_SIZE,
+  agreedFrameSize,
+  BASE_FRAME_SIZE,
   BATCH_HEADER_SIZE,
   BATCH_LENGTH_SIZE,
   batchSize,
@@ -15,6 +17,7 @@ import {
   encodeMessage,
   endsMessage,
   FrameType,
+  MAX_BATCH_SIZE,
   MAX_FRAME_SIZE,
   minMessageSize,
   PayloadKind,
@@ -154,17 +157,69 @@ Deno.test("decodeFrames() reads a lone frame as a list of one", () => {
   assert.equal(checkFrames(frame, 1 << 20), 1);
 });
 
-Deno.test("a BATCH frame fills up to MAX_FRAME_SIZE and no further", () => {
+Deno.test("a BATCH frame fills up to MAX_BATCH_SIZE and no further", () => {
   const [full] = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(CHUNK_SIZE));
   assert.throws(() => encodeBatch([full]), RangeError, "a full frame has no room for a batch");
-  const payload = MAX_FRAME_SIZE - BATCH_HEADER_SIZE - BATCH_LENGTH_SIZE - DATA_HEADER_SIZE;
+  const payload = MAX_BATCH_SIZE - BATCH_HEADER_SIZE - BATCH_LENGTH_SIZE - DATA_HEADER_SIZE;
   const [largest] = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(payload));
   const batch = encodeBatch([largest]);
-  assert.equal(batch.byteLength, MAX_FRAME_SIZE);
+  assert.equal(batch.byteLength, MAX_BATCH_SIZE);
   assert.equal(decodeFrames(batch).length, 1);
   const tooLarge = new Uint8Array(MAX_FRAME_SIZE + 1);
   tooLarge[0] = FrameType.BATCH;
   assert.throws(() => decodeFrames(tooLarge), isCode(ErrorCode.MESSAGE_TOO_LARGE));
+});
+
+Deno.test("with frameSize MAX_FRAME_SIZE a 64 KiB message is one frame, and larger ones carry 64 KiB a chunk", () => {
+  const options = { frameSize: MAX_FRAME_SIZE };
+  const [one, ...rest] = encodeMessage(3, PayloadKind.BINARY, new Uint8Array(65_536), options);
+  assert.equal(rest.length, 0);
+  assert.equal(one.byteLength, MAX_FRAME_SIZE);
+  assert.equal(MAX_FRAME_SIZE, 65_556);
+  const frame = decodeFrame(one);
+  assert.ok(frame.type === FrameType.DATA && frame.payload.byteLength === 65_536);
+  assert.equal(checkFrames(one, 65_536), 1);
+
+  const payload = new Uint8Array(2 * 65_536 + 9).map((_, i) => i % 253);
+  const frames = encodeMessage(4, PayloadKind.BINARY, payload, options);
+  assert.deepEqual(frames.map((f) => f.byteLength), [MAX_FRAME_SIZE, MAX_FRAME_SIZE, 29]);
+  const joined = frames.flatMap((f) => {
+    const d = decodeFrame(f);
+    return d.type === FrameType.DATA ? [...d.payload] : [];
+  });
+  assert.deepEqual(joined, [...payload]);
+  // The server's size bound counts chunks at the fewest bytes any sender puts in them.
+  assert.equal(checkFrames(frames[2], 2 * CHUNK_SIZE + 9), 1);
+  assert.equal(typeof checkFrames(frames[2], 2 * CHUNK_SIZE + 8), "object");
+});
+
+Deno.test("encodeMessage() refuses a frameSize outside [BASE_FRAME_SIZE, MAX_FRAME_SIZE]", () => {
+  for (const frameSize of [BASE_FRAME_SIZE - 1, MAX_FRAME_SIZE + 1, NaN]) {
+    assert.throws(
+      () => encodeMessage(1, PayloadKind.BINARY, new Uint8Array(10), { frameSize }),
+      RangeError,
+    );
+  }
+});
+
+Deno.test("decodeFrame() takes frames up to MAX_FRAME_SIZE and refuses one byte more", () => {
+  const [largest] = encodeMessage(1, PayloadKind.BINARY, new Uint8Array(65_536), {
+    frameSize: MAX_FRAME_SIZE,
+  });
+  assert.equal(decodeFrame(largest).type, FrameType.DATA);
+  const over = new Uint8Array(MAX_FRAME_SIZE + 1);
+  over.set(largest);
+  assert.throws(() => decodeFrame(over), isCode(ErrorCode.MESSAGE_TOO_LARGE));
+  assert.equal(checkFrames(over, 1 << 20) instanceof SocketPeerError, true);
+});
+
+Deno.test("agreedFrameSize() takes peer.found's maxFrameSize within [BASE_FRAME_SIZE, MAX_FRAME_SIZE]", () => {
+  assert.equal(agreedFrameSize(undefined), BASE_FRAME_SIZE);
+  assert.equal(agreedFrameSize(1000), BASE_FRAME_SIZE);
+  assert.equal(agreedFrameSize(NaN), BASE_FRAME_SIZE);
+  assert.equal(agreedFrameSize(65_540.5), 65_540);
+  assert.equal(agreedFrameSize(MAX_FRAME_SIZE), MAX_FRAME_SIZE);
+  assert.equal(agreedFrameSize(1 << 20), MAX_FRAME_SIZE);
 });
 
 Deno.test("decodeFrames() and checkFrames() refuse a malformed BATCH whole, with the same code", () => {

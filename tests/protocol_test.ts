@@ -214,6 +214,68 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "a client cuts 64 KiB frames for a partner that did not announce a larger maxFrameSize",
+  opts,
+  async () => {
+    await using server = await startServer();
+    for (const maxFrameSize of [undefined, 65_556]) {
+      const pairCode = `frames-${maxFrameSize}`;
+      using raw = await rawSocket(server.url);
+      const sizes: number[] = [];
+      raw.on("data", (d: ArrayBuffer) => sizes.push(d.byteLength));
+      raw.emit("pair", {
+        v: PROTOCOL_VERSION,
+        pairCode,
+        peerId: `raw-${maxFrameSize}`,
+        maxFrameSize,
+      });
+      using sender = peer(server.url, { pairCode });
+      await next(sender, "peer.found");
+      sender.send(new Uint8Array(65_536));
+      const expected = maxFrameSize ? [65_556] : [65_536, 40];
+      await until(() => sizes.length === expected.length, `${expected.length} frame(s)`);
+      assert.deepEqual(sizes, expected);
+    }
+  },
+);
+
+Deno.test(
+  "the same partner found again with a smaller maxFrameSize starts a new stream, as a new partner would",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const frames = (raw: Socket) => {
+      const got: Frame[] = [];
+      raw.on("data", (d: ArrayBuffer) => got.push(...decodeFrames(new Uint8Array(d))));
+      return got;
+    };
+    const pair = { v: PROTOCOL_VERSION, pairCode: "shrink", peerId: "shrinking-partner" };
+    const first = await rawSocket(server.url);
+    const before = frames(first);
+    first.emit("pair", { ...pair, maxFrameSize: 65_556 });
+    using sender = peer(server.url, { pairCode: "shrink" });
+    const warnings: string[] = [];
+    sender.on("warning", (w) => warnings.push(w.code));
+    await next(sender, "peer.found");
+    sender.send("never acknowledged");
+    await until(() => before.length === 1, "the first message arrived");
+    first.disconnect();
+    // The same secret again, through a server that (like an older one) allows only 64 KiB frames.
+    using second = await rawSocket(server.url);
+    const after = frames(second);
+    second.emit("pair", pair);
+    await next(sender, "peer.found");
+    sender.send("after");
+    await until(() => after.some((f) => f.type === FrameType.DATA), "a frame after the re-pair");
+    const data = after.filter((f) => f.type === FrameType.DATA);
+    assert.deepEqual(data.map((f) => f.type === FrameType.DATA && [f.seq, f.payload.byteLength]), [
+      [1, "after".length],
+    ]);
+    assert.ok(warnings.includes(ErrorCode.NOT_PAIRED), warnings.join(", "));
+  },
+);
+
 Deno.test("peer.found tells the protocol facts a third-party client needs", opts, async () => {
   await using server = await startServer({ iceServers: [{ urls: "stun:stun.test:3478" }] });
   using one = await rawSocket(server.url);
@@ -232,6 +294,7 @@ Deno.test("peer.found tells the protocol facts a third-party client needs", opts
     peerId: createHash("sha256").update("two").digest("hex").slice(0, 32),
     webrtc: false,
     batch: false,
+    maxFrameSize: 65_536,
     iceServers: [{ urls: "stun:stun.test:3478" }],
     maxMessageSize: 16 * 1024 * 1024,
     relayRate: { messagesPerSecond: 5000, bytesPerSecond: 16 * 1024 * 1024 },
@@ -241,6 +304,30 @@ Deno.test("peer.found tells the protocol facts a third-party client needs", opts
   two.emit("leave");
   assert.deepEqual(await left, { pairCode: "facts", reason: "left" });
 });
+
+Deno.test(
+  "peer.found's maxFrameSize is the smaller of both peers' announcements, at most 65,556",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const pairOf = async (code: string, one: unknown, two: unknown) => {
+      using a = await rawSocket(server.url);
+      using b = await rawSocket(server.url);
+      const waiting = new Promise((resolve) => a.once(WireEvent.WAITING, resolve));
+      a.emit("pair", { v: PROTOCOL_VERSION, pairCode: code, peerId: "a", maxFrameSize: one });
+      await waiting;
+      const found = [a, b].map((s) =>
+        new Promise<{ maxFrameSize: number }>((resolve) => s.once(WireEvent.FOUND, resolve))
+      );
+      b.emit("pair", { v: PROTOCOL_VERSION, pairCode: code, peerId: "b", maxFrameSize: two });
+      return (await Promise.all(found)).map((f) => f.maxFrameSize);
+    };
+    assert.deepEqual(await pairOf("both-large", 65_556, 65_556), [65_556, 65_556]);
+    assert.deepEqual(await pairOf("one-old", 65_556, undefined), [65_536, 65_536]);
+    assert.deepEqual(await pairOf("future", 1 << 20, 1 << 20), [65_556, 65_556]);
+    assert.deepEqual(await pairOf("between", 65_540, 1 << 20), [65_540, 65_540]);
+  },
+);
 
 Deno.test("peerTimeout refuses a peer left waiting too long", opts, async () => {
   await using server = await startServer({ peerTimeout: 200 });

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
 import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
 import {
+  BASE_FRAME_SIZE,
   CHUNK_SIZE,
   type DataFrame,
   decodeFrame,
   encodeMessage,
+  MAX_FRAME_SIZE,
   PayloadKind,
 } from "../protocol/frame.ts";
 import { Inbox, MAX_REORDER_DISTANCE } from "../protocol/inbox.ts";
@@ -90,6 +92,37 @@ Deno.test("Outbox.restart() keeps everything when nothing was ever sent", () => 
   outbox.enqueue(PayloadKind.STRING, text("queued before pairing"));
   assert.equal(outbox.restart(), 0);
   assert.equal(outbox.length, 1);
+});
+
+Deno.test("Outbox cuts messages with its frameSize, and restart() cuts unsent ones again for a smaller one", () => {
+  const outbox = new Outbox(1 << 22);
+  outbox.frameSize = MAX_FRAME_SIZE;
+  const payload = new Uint8Array(65_536).map((_, i) => i % 241);
+  outbox.enqueue(PayloadKind.BINARY, payload);
+  outbox.enqueue(PayloadKind.STRING, text("after"));
+  // A new partner that takes only 64 KiB frames: nothing was sent, everything is kept.
+  outbox.frameSize = BASE_FRAME_SIZE;
+  assert.equal(outbox.restart(), 0);
+  const frames = drain(outbox);
+  assert.deepEqual(frames.map((f) => f.byteLength), [BASE_FRAME_SIZE, 40, 25]);
+  const inbox = new Inbox(1 << 20);
+  const messages = frames.flatMap((f) => inbox.push(data(f)));
+  assert.deepEqual(messages.map((m) => m.seq), [1, 2]);
+  assert.deepEqual([...messages[0].payload], [...payload]);
+  assert.equal(messages[0].kind, PayloadKind.BINARY);
+  assert.equal(new TextDecoder().decode(messages[1].payload), "after");
+});
+
+Deno.test("Outbox.restart() after a send renumbers the re-cut messages from 1", () => {
+  const outbox = new Outbox(1 << 22);
+  outbox.frameSize = MAX_FRAME_SIZE;
+  outbox.enqueue(PayloadKind.STRING, text("seen"));
+  drain(outbox);
+  outbox.enqueue(PayloadKind.BINARY, new Uint8Array(65_536));
+  outbox.frameSize = BASE_FRAME_SIZE;
+  assert.equal(outbox.restart(), 1);
+  const frames = drain(outbox).map(data);
+  assert.deepEqual(frames.map((f) => [f.seq, f.chunkIndex, f.chunkCount]), [[1, 0, 2], [1, 1, 2]]);
 });
 
 Deno.test("Inbox releases messages in order whatever order frames arrive in", () => {

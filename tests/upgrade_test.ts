@@ -220,6 +220,70 @@ Deno.test(
   },
 );
 
+Deno.test(
+  "a 64 KiB message is one frame on the relay and one DataChannel message on the direct path",
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "one-frame", { webrtc: true, reconnectDelay: 60_000 });
+    await using _a = a;
+    await using _b = b;
+    await paired(a, b);
+    // Before the upgrade, a 64 KiB message is sent on the relay…
+    a.send(new Uint8Array(65_536).fill(1));
+    const [first] = await next(b, "data");
+    assert.equal((first as ArrayBuffer).byteLength, 65_536);
+    await upgraded(a, b);
+    a.send(new Uint8Array(65_536).fill(2));
+    const [second] = await next(b, "data");
+    assert.deepEqual(new Uint8Array(second as ArrayBuffer), new Uint8Array(65_536).fill(2));
+    // …and each went as one frame of 65,556 bytes (a sends no ACKs: it received nothing).
+    const stats = a.stats();
+    assert.equal(stats.relay.messagesSent + stats.p2p.messagesSent, 2);
+    assert.equal(stats.relay.bytesSent + stats.p2p.bytesSent, 2 * 65_556);
+  },
+);
+
+Deno.test(
+  "a DataChannel whose max-message-size is below the frame size is not used: the pair stays on the relay",
+  opts,
+  async () => {
+    await using server = await startServer();
+    // a's connections announce a max-message-size of 64 KiB, below 65,556-byte frames.
+    class SmallMessages extends nodeWrtc.RTCPeerConnection {
+      constructor(config?: RTCConfiguration) {
+        super({ ...config, maxMessageSize: 65_536 } as RTCConfiguration);
+      }
+    }
+    await using a = peer(server.url, {
+      pairCode: "small-channel",
+      wrtc: { RTCPeerConnection: SmallMessages },
+      reconnectDelay: 60_000,
+    });
+    await using b = peer(server.url, {
+      pairCode: "small-channel",
+      wrtc: nodeWrtc,
+      reconnectDelay: 60_000,
+    });
+    const errors: string[] = [];
+    a.on("upgrade_error", (err) => errors.push(err.message));
+    b.on("upgrade_error", (err) => errors.push(err.message));
+    await paired(a, b);
+    await until(() => errors.length > 0, "the upgrade was refused", 20_000);
+    assert.ok(
+      errors.some((m) => m.includes("carries messages of at most 65536 bytes")),
+      errors.join("; "),
+    );
+    // b may send a only 64 KiB: b refuses the channel as it opens. a may have seen it open
+    // for a moment; b's close signal takes it back to the relay.
+    assert.equal(b.stats().upgrades, 0);
+    await until(() => a.path === "relay" && b.path === "relay", "both on the relay");
+    a.send(new Uint8Array(65_536).fill(3));
+    const [data] = await next(b, "data");
+    assert.equal((data as ArrayBuffer).byteLength, 65_536);
+  },
+);
+
 Deno.test("a peer without WebRTC stays on the relay with a peer that has it", opts, async () => {
   await using server = await startServer();
   // Deno has no RTCPeerConnection of its own: without `wrtc` a peer is relay-only.

@@ -44,7 +44,10 @@ Deno.test("checkPairRequest() returns a typed request or a reason", () => {
     peerId: "abc_1-2",
     webrtc: true,
     batch: false,
+    maxFrameSize: 65_536,
   });
+  const large = checkPairRequest({ v: 1, pairCode: "c", peerId: "p", maxFrameSize: 65_556 });
+  assert.equal(typeof large === "object" && large.maxFrameSize, 65_556);
   for (
     const bad of [
       null,
@@ -56,6 +59,9 @@ Deno.test("checkPairRequest() returns a typed request or a reason", () => {
       { v: 1, pairCode: "c", peerId: "has space" },
       { v: 1, pairCode: "c", peerId: "p".repeat(65) },
       { v: 1, pairCode: "c", peerId: "p", webrtc: "yes" },
+      { v: 1, pairCode: "c", peerId: "p", maxFrameSize: 65_535 },
+      { v: 1, pairCode: "c", peerId: "p", maxFrameSize: 70_000.5 },
+      { v: 1, pairCode: "c", peerId: "p", maxFrameSize: "65556" },
     ]
   ) {
     assert.equal(typeof checkPairRequest(bad), "string", JSON.stringify(bad));
