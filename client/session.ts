@@ -7,6 +7,9 @@
  * @module
  */
 import { io, type Socket } from "npm:socket.io-client@4.8.1";
+// In Deno, socket.io-client's WebSocket (ws) masks what it sends with bufferutil's native code when it
+// loads, instead of a JavaScript loop. Browsers mask natively: the bundle leaves it out.
+import "npm:bufferutil@4.0.9";
 import { Emitter } from "../protocol/emitter.ts";
 import { MAX_RETRY_DELAY } from "./backoff.ts";
 import {

@@ -206,6 +206,12 @@ function npmSpecifierPlugin(): esbuild.Plugin {
   return {
     name: "deno-npm-specifiers",
     setup(build) {
+      // Deno-only: native WebSocket masking for the `ws` package, which browsers do not use.
+      build.onResolve(
+        { filter: /^npm:bufferutil@/ },
+        () => ({ path: "bufferutil", namespace: "empty" }),
+      );
+      build.onLoad({ filter: /.*/, namespace: "empty" }, () => ({ contents: "", loader: "js" }));
       build.onResolve({ filter: /^npm:/ }, async (args) => {
         const { name, version, subpath } = parseNpmSpecifier(args.path);
         const versionDir = join(
