@@ -120,7 +120,8 @@ export async function installDependencies(): Promise<void> {
 }
 
 /**
- * Makes socket.io 4.8.1 resolvable by Node for the socket.io baseline: from the repository's
+ * Makes socket.io 4.8.1 resolvable by Node for the socket.io baseline, with bufferutil where its
+ * WebSocket server (ws) finds it, as SocketPeer's server has it: from the repository's
  * node_modules (which Deno fills) when it holds that version, else installed with npm into
  * `bench/.node` (gitignored).
  *
@@ -132,12 +133,15 @@ export async function prepareNodeBaseline(version: string): Promise<Record<strin
   const probe = (from?: string) =>
     output("node", [
       "-e",
-      // socket.io's exports hide its package.json: find it above the resolved entry point.
+      // socket.io's exports hide its package.json: find it above the resolved entry point. Then
+      // follow socket.io → engine.io → ws, and see whether ws can load bufferutil.
       "const { createRequire } = require('node:module'); const path = require('node:path');" +
       "const fs = require('node:fs');" +
-      "let dir = path.dirname(createRequire(path.join(process.argv[1], 'index.js'))" +
-      ".resolve('socket.io'));" +
+      "const entry = createRequire(path.join(process.argv[1], 'index.js')).resolve('socket.io');" +
+      "let dir = path.dirname(entry);" +
       "while (!fs.existsSync(path.join(dir, 'package.json'))) dir = path.dirname(dir);" +
+      "const ws = createRequire(createRequire(entry).resolve('engine.io')).resolve('ws');" +
+      "createRequire(ws)('bufferutil');" +
       "process.stdout.write(JSON.parse(fs.readFileSync(path.join(dir, 'package.json'))).version)",
       from ?? new URL("servers/", import.meta.url).pathname,
     ]);
@@ -155,6 +159,7 @@ export async function prepareNodeBaseline(version: string): Promise<Record<strin
       prefix,
       `socket.io@${version}`,
       `socket.io-client@${version}`,
+      "bufferutil@4.0.9",
     ]);
     if (!npm.ok) throw new Error(`npm install socket.io@${version} failed:\n${npm.stderr}`);
   }
