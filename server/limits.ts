@@ -13,7 +13,7 @@
  * @module
  */
 import { MAX_FRAME_SIZE } from "../protocol/frame.ts";
-import { TokenBucket } from "../protocol/token_bucket.ts";
+import { monotonicNow, TokenBucket } from "../protocol/token_bucket.ts";
 
 /**
  * engine.io's `maxHttpBufferSize`: the largest packet a client may send.
@@ -48,7 +48,7 @@ export class RelayRateLimiter {
   constructor(
     rate: RelayRate,
     private readonly graceMs = 3000,
-    now: () => number = performance.now.bind(performance),
+    now: () => number = monotonicNow,
   ) {
     this.#now = now;
     this.#messages = new TokenBucket(rate.messagesPerSecond, rate.messagesPerSecond * 2, now);
