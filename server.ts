@@ -24,9 +24,6 @@ import { Server } from "npm:socket.io@4.8.1";
 // loads, instead of a JavaScript loop (bench: ~1.6 CPU s per GB in JavaScript).
 import "npm:bufferutil@4.0.9";
 import { Emitter } from "./protocol/emitter.ts";
-import { ErrorCode } from "./protocol/errors.ts";
-import { WireEvent } from "./protocol/events.ts";
-import { checkPairRequest } from "./protocol/validate.ts";
 import { PROTOCOL_VERSION } from "./protocol/version.ts";
 import type { ServerEvents } from "./server/events.ts";
 import { attachRequestHandler, createRequestHandler } from "./server/http.ts";
@@ -45,8 +42,8 @@ import {
   ConnectionCounter,
   type EngineConnection,
   MAX_HTTP_BUFFER_SIZE,
-  RelayRateLimiter,
 } from "./server/limits.ts";
+import { peerListeners } from "./server/listeners.ts";
 import {
   type AllowRequest,
   clientAddress,
@@ -109,9 +106,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
   #ownsIo: boolean;
   #closed?: Promise<void>;
   #connectionListener: (socket: PeerSocket) => void;
-  #pairThrottle?: AddressThrottle;
   #cluster?: Cluster;
-  #exempt: Set<string>;
 
   /**
    * @param options See {@linkcode SocketPeerServerOptions}; all optional.
@@ -136,7 +131,7 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     }
 
     const connections = new ConnectionCounter();
-    const exempt = this.#exempt = new Set(opts.exemptAddresses);
+    const exempt = new Set(opts.exemptAddresses);
     const addressOf = (req: IncomingMessage) => clientAddress(req, opts.trustProxy);
     const admission = (next?: AllowRequest) =>
       originPolicy(
@@ -176,13 +171,17 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
     });
     this.io.use(oneSocketPerConnection());
     if (opts.authorize) this.io.use(authorization(opts.authorize, addressOf));
-    if (opts.pairRequestsPerMinute > 0) {
-      this.#pairThrottle = new AddressThrottle(opts.pairRequestsPerMinute);
-    }
     this.#hub = new Hub(this.io, registry, opts, counters, this);
     this.#pairing = new Pairing(this.#hub);
-    const relay = new Relay(this.#hub);
-    this.#connectionListener = (socket: PeerSocket) => this.#onConnection(socket, relay);
+    this.#connectionListener = peerListeners({
+      hub: this.#hub,
+      pairing: this.#pairing,
+      relay: new Relay(this.#hub),
+      pairThrottle: opts.pairRequestsPerMinute > 0
+        ? new AddressThrottle(opts.pairRequestsPerMinute)
+        : undefined,
+      exempt,
+    });
     this.io.on("connection", this.#connectionListener);
     if (opts.redis) this.#hub.ready = this.#joinCluster(opts.redis);
 
@@ -205,74 +204,6 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
   async #joinCluster(redis: ResolvedRedisOptions): Promise<void> {
     const { Cluster }: ClusterModule = await import(CLUSTER_MODULE);
     this.#cluster = await Cluster.start(this.#hub, this.#pairing, redis);
-  }
-
-  #onConnection(socket: PeerSocket, relay: Relay): void {
-    const pairing = this.#pairing;
-    const hub = this.#hub;
-    const opts = this.options;
-    socket.data.address = clientAddress(socket.request, opts.trustProxy);
-    if (opts.relayRate) socket.data.rate = new RelayRateLimiter(opts.relayRate);
-    // Data and signals count themselves (with their size); every other
-    // packet counts here, so that nothing a client sends escapes the rate.
-    socket.use(([event], next) => {
-      if (event === WireEvent.DATA || event === WireEvent.SIGNAL || hub.admit(socket, 64)) next();
-    });
-    socket.on(WireEvent.PAIR, (payload: unknown) => {
-      if (
-        this.#pairThrottle && !this.#exempt.has(socket.data.address!) &&
-        !this.#pairThrottle.allow(socket.data.address!)
-      ) {
-        hub.refuse(
-          socket,
-          ErrorCode.RATE_LIMITED,
-          `more than ${opts.pairRequestsPerMinute} pair requests a minute from this address`,
-          WireEvent.PAIR,
-        );
-        return;
-      }
-      const request = checkPairRequest(payload);
-      if (typeof request === "string") {
-        const code = request.startsWith("pairCode")
-          ? ErrorCode.INVALID_PAIR_CODE
-          : ErrorCode.INVALID_PAYLOAD;
-        hub.refuse(socket, code, request, WireEvent.PAIR);
-        return;
-      }
-      pairing.serialize(socket, () => pairing.pair(socket, request));
-    });
-    socket.on(WireEvent.LEAVE, () => {
-      pairing.serialize(socket, () => pairing.leave(socket, "left"));
-    });
-    socket.on(WireEvent.DATA, (payload: unknown) => relay.data(socket, payload));
-    socket.on(WireEvent.SIGNAL, (payload: unknown) => relay.signal(socket, payload));
-    socket.on("disconnect", (reason: string) => {
-      // A client that closes on purpose says so by disconnecting its namespace;
-      // socket.io runs that before any event still waiting to be dispatched.
-      const why = reason === "client namespace disconnect" ? "left" : "disconnected";
-      pairing.serialize(socket, () => pairing.leave(socket, why));
-    });
-    socket.on(WireEvent.REPORT, (payload: unknown) => {
-      const outcome = (payload as { upgrade?: unknown } | null)?.upgrade;
-      if (outcome === "succeeded" || outcome === "failed") {
-        if (socket.data.partner !== undefined) hub.counters.upgrades[outcome]++;
-      } else {
-        hub.refuse(
-          socket,
-          ErrorCode.INVALID_PAYLOAD,
-          'report expects { upgrade: "succeeded" | "failed" }',
-          WireEvent.REPORT,
-        );
-      }
-    });
-    socket.onAny((event: unknown) => {
-      if (
-        event !== WireEvent.PAIR && event !== WireEvent.LEAVE && event !== WireEvent.DATA &&
-        event !== WireEvent.SIGNAL && event !== WireEvent.REPORT
-      ) {
-        hub.refuse(socket, ErrorCode.INVALID_PAYLOAD, `unknown event ${JSON.stringify(event)}`);
-      }
-    });
   }
 
   async #health(): Promise<Record<string, unknown>> {
