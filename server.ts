@@ -72,7 +72,7 @@ export type { JoinResult, PairMember, PairRegistry, RegistryStats } from "./serv
 export { MemoryPairRegistry } from "./server/registry.ts";
 export type { TurnOptions } from "./server/turn.ts";
 
-type EngineOnce = (event: "close", listener: () => void) => void;
+type EngineOn = (event: "close", listener: () => void) => void;
 
 /**
  * A SocketPeer server. It listens by itself (`{ port, host }`), attaches to
@@ -162,11 +162,12 @@ export class SocketPeerServer extends Emitter<ServerEvents> {
         allowRequest: admission(),
       }) as PeerServer;
     }
-    type Conn = EngineConnection & { request: IncomingMessage; once: EngineOnce };
+    type Conn = EngineConnection & { request: IncomingMessage } & { on: EngineOn };
     this.io.engine.on("connection", (conn: Conn) => {
       const address = addressOf(conn.request);
       connections.tryAdd(address, Number.MAX_SAFE_INTEGER);
-      conn.once("close", () => connections.remove(address));
+      // engine.io emits "close" once: `on` spares the wrapper that `once` makes per connection.
+      conn.on("close", () => connections.remove(address));
       if (opts.relayRate) capPacketRate(conn, opts.relayRate);
     });
     this.io.use(oneSocketPerConnection());

@@ -112,10 +112,15 @@ export function connectionCap(
  * @returns The middleware, to register before any other.
  */
 export function oneSocketPerConnection(): (
-  socket: { conn: { close(): void }; once(event: "disconnect", listener: () => void): unknown },
+  socket: OneSocket,
   next: (err?: Error) => void,
 ) => void {
   const live = new WeakSet<object>();
+  // One listener for every socket: the emitter calls it with `this` set to the
+  // socket, and socket.io emits "disconnect" once, so no per-socket closure.
+  function forget(this: OneSocket): void {
+    live.delete(this.conn);
+  }
   return (socket, next) => {
     const { conn } = socket;
     if (live.has(conn)) {
@@ -123,7 +128,13 @@ export function oneSocketPerConnection(): (
       return;
     }
     live.add(conn);
-    socket.once("disconnect", () => live.delete(conn));
+    socket.on("disconnect", forget);
     next();
   };
+}
+
+/** The parts of a socket.io socket {@linkcode oneSocketPerConnection} touches. */
+export interface OneSocket {
+  conn: { close(): void };
+  on(event: "disconnect", listener: (this: OneSocket) => void): unknown;
 }
