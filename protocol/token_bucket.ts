@@ -53,10 +53,25 @@ export class TokenBucket {
    * @returns False (and takes nothing) when there are fewer than `n`.
    */
   take(n = 1, now: number = this.now()): boolean {
-    this.#tokens = Math.min(this.capacity, this.#tokens + (now - this.#last) / 1000 * this.rate);
+    this.#tokens = refill(this.#tokens, now - this.#last, this.rate, this.capacity);
     this.#last = now;
     if (this.#tokens < n) return false;
     this.#tokens -= n;
     return true;
   }
+}
+
+/**
+ * The tokens a bucket holds `ms` after it held `tokens`: `rate` more a
+ * second, at most `capacity`. For counters that keep a bucket's two numbers
+ * themselves rather than a {@linkcode TokenBucket}.
+ *
+ * @example
+ * ```ts
+ * refill(0, 500, 10, 20); // 5
+ * refill(18, 1000, 10, 20); // 20
+ * ```
+ */
+export function refill(tokens: number, ms: number, rate: number, capacity: number): number {
+  return Math.min(capacity, tokens + ms / 1000 * rate);
 }

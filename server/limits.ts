@@ -13,7 +13,7 @@
  * @module
  */
 import { MAX_FRAME_SIZE } from "../protocol/frame.ts";
-import { monotonicNow, TokenBucket } from "../protocol/token_bucket.ts";
+import { monotonicNow, refill, TokenBucket } from "../protocol/token_bucket.ts";
 
 /**
  * engine.io's `maxHttpBufferSize`: the largest packet a client may send.
@@ -38,21 +38,28 @@ export type RateVerdict = "ok" | "warn" | "disconnect";
  * frames pass. Past it the first frame earns a warning; a socket that stays
  * past it for `graceMs` after that is disconnected. Frames are never dropped
  * silently: the exactly-once layer would only resend them.
+ *
+ * Its two token buckets (packets, bytes) are kept as numbers in the limiter
+ * itself, refilled together: the server holds one limiter per socket, and
+ * two bucket objects each would more than double its size.
  */
 export class RelayRateLimiter {
-  #messages: TokenBucket;
-  #bytes: TokenBucket;
-  #overSince: number | null = null;
+  #rate: RelayRate;
+  #graceMs: number;
   #now: () => number;
+  /** Tokens of the packet bucket, and of the byte bucket, at `#last`. */
+  #messages: number;
+  #bytes: number;
+  #last: number;
+  #overSince: number | null = null;
 
-  constructor(
-    rate: RelayRate,
-    private readonly graceMs = 3000,
-    now: () => number = monotonicNow,
-  ) {
+  constructor(rate: RelayRate, graceMs = 3000, now: () => number = monotonicNow) {
+    this.#rate = rate;
+    this.#graceMs = graceMs;
     this.#now = now;
-    this.#messages = new TokenBucket(rate.messagesPerSecond, rate.messagesPerSecond * 2, now);
-    this.#bytes = new TokenBucket(rate.bytesPerSecond, rate.bytesPerSecond * 2, now);
+    this.#messages = rate.messagesPerSecond * 2;
+    this.#bytes = rate.bytesPerSecond * 2;
+    this.#last = now();
   }
 
   /** Whether the socket is past its rate now (warned, not yet forgiven). */
@@ -64,21 +71,30 @@ export class RelayRateLimiter {
   frame(bytes: number): RateVerdict {
     // One clock read per packet: it is the costliest part of counting one.
     const now = this.#now();
-    const within = this.#messages.take(1, now) && this.#bytes.take(bytes, now);
+    const { messagesPerSecond, bytesPerSecond } = this.#rate;
+    const elapsed = now - this.#last;
+    this.#last = now;
+    let messages = refill(this.#messages, elapsed, messagesPerSecond, messagesPerSecond * 2);
+    let byteTokens = refill(this.#bytes, elapsed, bytesPerSecond, bytesPerSecond * 2);
+    // A packet takes from the byte bucket only when the packet bucket let it through.
+    const within = messages >= 1 && byteTokens >= bytes;
+    if (messages >= 1) {
+      messages -= 1;
+      if (byteTokens >= bytes) byteTokens -= bytes;
+    }
+    this.#messages = messages;
+    this.#bytes = byteTokens;
     if (this.#overSince === null) {
       if (within) return "ok";
       this.#overSince = now;
       return "warn";
     }
     // Forgiven once the socket has slowed enough for its buckets to refill halfway.
-    if (
-      within && this.#messages.level >= this.#messages.capacity / 2 &&
-      this.#bytes.level >= this.#bytes.capacity / 2
-    ) {
+    if (within && messages >= messagesPerSecond && byteTokens >= bytesPerSecond) {
       this.#overSince = null;
       return "ok";
     }
-    return now - this.#overSince > this.graceMs ? "disconnect" : "ok";
+    return now - this.#overSince > this.#graceMs ? "disconnect" : "ok";
   }
 }
 
