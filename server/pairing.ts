@@ -35,6 +35,9 @@ export function publicPeerId(secret: string): string {
   return createHash("sha256").update(secret).digest().subarray(0, 16).toString("hex");
 }
 
+/** What a socket's queue holds once its last task ran. */
+const SETTLED: Promise<void> = Promise.resolve();
+
 /** The pairing handlers of one server. */
 export class Pairing {
   /**
@@ -92,7 +95,12 @@ export class Pairing {
     });
     socket.data.queue = run;
     this.#busy.add(run);
-    run.then(() => this.#busy.delete(run));
+    run.then(() => {
+      this.#busy.delete(run);
+      // Once it ran, a task is followed as well by any settled promise: one shared by every
+      // socket, rather than each idle socket keeping its own.
+      if (socket.data.queue === run) socket.data.queue = SETTLED;
+    });
     return run;
   }
 
