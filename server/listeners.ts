@@ -1,16 +1,17 @@
 /**
- * The listeners of a peer socket: pair, leave, data, signal, report,
- * disconnect, and the check every incoming packet passes first (a known
- * event, within the socket's rate).
+ * The listeners of a peer socket: the check every incoming packet passes
+ * first (a known event, within the socket's rate), which also dispatches the
+ * rare events (pair, leave, report); data; signal; disconnect.
  *
  * They are made once per server and shared by every socket: each reads its
  * socket from `this`, which an event emitter (and socket.io for `onAny`)
  * sets to the emitter it calls a listener for. A server holding many idle
  * sockets so keeps no closure per socket, only its entries in the socket's
- * listener tables.
+ * listener tables, as few as can be.
  *
  * @module
  */
+import process from "node:process";
 import { ErrorCode } from "../protocol/errors.ts";
 import { type PeerLeft, WireEvent } from "../protocol/events.ts";
 import { checkPairRequest } from "../protocol/validate.ts";
@@ -54,18 +55,27 @@ export function peerListeners(context: ListenerContext): (socket: PeerSocket) =>
   // that gets the socket disconnected for its rate is never dispatched. Data
   // and signals count themselves (with their size); every other packet
   // counts here, so that nothing a client sends escapes the rate.
-  function onPacket(this: PeerSocket, event: unknown): void {
-    if (
-      event !== WireEvent.PAIR && event !== WireEvent.LEAVE && event !== WireEvent.DATA &&
-      event !== WireEvent.SIGNAL && event !== WireEvent.REPORT
-    ) {
+  //
+  // The rare events (pair, leave, report) are dispatched from here too, the
+  // way socket.io would: on the next tick, in the order they came, and only
+  // while the socket is connected. A listener each would cost every socket
+  // a larger listener table (socket.io's sockets keep theirs in a hash table
+  // that grows with the number of event names).
+  function onPacket(this: PeerSocket, event: unknown, payload: unknown): void {
+    if (event === WireEvent.DATA || event === WireEvent.SIGNAL) return;
+    if (event !== WireEvent.PAIR && event !== WireEvent.LEAVE && event !== WireEvent.REPORT) {
       hub.refuse(this, ErrorCode.INVALID_PAYLOAD, `unknown event ${JSON.stringify(event)}`);
+      hub.admit(this, 64);
+      return;
     }
-    if (event !== WireEvent.DATA && event !== WireEvent.SIGNAL) hub.admit(this, 64);
+    if (hub.admit(this, 64)) process.nextTick(dispatch, this, event, payload);
   }
 
-  function onPair(this: PeerSocket, payload: unknown): void {
-    pair(this, payload);
+  function dispatch(socket: PeerSocket, event: unknown, payload: unknown): void {
+    if (!socket.connected) return;
+    if (event === WireEvent.PAIR) pair(socket, payload);
+    else if (event === WireEvent.LEAVE) leave(socket, "left");
+    else report(socket, payload);
   }
 
   function pair(socket: PeerSocket, payload: unknown): void {
@@ -94,10 +104,6 @@ export function peerListeners(context: ListenerContext): (socket: PeerSocket) =>
     pairing.serialize(socket, () => pairing.leave(socket, why));
   }
 
-  function onLeave(this: PeerSocket): void {
-    leave(this, "left");
-  }
-
   function onData(this: PeerSocket, payload: unknown): void {
     relay.data(this, payload);
   }
@@ -112,13 +118,13 @@ export function peerListeners(context: ListenerContext): (socket: PeerSocket) =>
     leave(this, reason === "client namespace disconnect" ? "left" : "disconnected");
   }
 
-  function onReport(this: PeerSocket, payload: unknown): void {
+  function report(socket: PeerSocket, payload: unknown): void {
     const outcome = (payload as { upgrade?: unknown } | null)?.upgrade;
     if (outcome === "succeeded" || outcome === "failed") {
-      if (this.data.partner !== undefined) hub.counters.upgrades[outcome]++;
+      if (socket.data.partner !== undefined) hub.counters.upgrades[outcome]++;
     } else {
       hub.refuse(
-        this,
+        socket,
         ErrorCode.INVALID_PAYLOAD,
         'report expects { upgrade: "succeeded" | "failed" }',
         WireEvent.REPORT,
@@ -130,11 +136,8 @@ export function peerListeners(context: ListenerContext): (socket: PeerSocket) =>
     socket.data.address = clientAddress(socket.request, opts.trustProxy);
     if (opts.relayRate) socket.data.rate = new RelayRateLimiter(opts.relayRate);
     socket.onAny(onPacket);
-    socket.on(WireEvent.PAIR, onPair);
-    socket.on(WireEvent.LEAVE, onLeave);
     socket.on(WireEvent.DATA, onData);
     socket.on(WireEvent.SIGNAL, onSignal);
     socket.on("disconnect", onDisconnect);
-    socket.on(WireEvent.REPORT, onReport);
   };
 }

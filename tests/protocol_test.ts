@@ -130,6 +130,40 @@ Deno.test(
 );
 
 Deno.test(
+  "requests sent back to back are answered in the order they were sent",
+  opts,
+  async () => {
+    await using server = await startServer();
+    using raw = await rawSocket(server.url);
+    const refused: (string | undefined)[] = [];
+    raw.on(WireEvent.ERROR, (notice: ErrorNotice) => refused.push(notice.event));
+    const frame = encodeMessage(1, PayloadKind.STRING, new Uint8Array(1))[0];
+    raw.emit("pair", "not a request");
+    raw.emit("data", frame);
+    raw.emit("report", { upgrade: "maybe" });
+    raw.emit("signal", { type: "offer", attempt: "a", sdp: "x" });
+    raw.emit("leave");
+    raw.emit("report", {});
+    raw.emit("pair", { v: PROTOCOL_VERSION, pairCode: "no spaces", peerId: "r1" });
+    raw.emit("data", frame);
+    await until(() => refused.length === 7, "every bad request refused");
+    assert.deepEqual(refused, ["pair", "data", "report", "signal", "report", "pair", "data"]);
+
+    // A report is counted while paired.
+    using partner = await rawSocket(server.url);
+    const found = new Promise((resolve) => raw.once(WireEvent.FOUND, resolve));
+    raw.emit("pair", { v: PROTOCOL_VERSION, pairCode: "in-order", peerId: "r1" });
+    partner.emit("pair", { v: PROTOCOL_VERSION, pairCode: "in-order", peerId: "r2" });
+    await found;
+    raw.emit("report", { upgrade: "succeeded" });
+    raw.emit("report", { upgrade: "maybe" });
+    await until(() => refused.length === 8, "the bad report refused");
+    const metrics = await (await fetch(`${server.url}metrics`)).text();
+    assert.match(metrics, /socketpeer_upgrades_total\{outcome="succeeded"\} 1\n/);
+  },
+);
+
+Deno.test(
   "a frame announcing a message over maxMessageSize is refused by the server",
   opts,
   async () => {
