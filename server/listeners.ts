@@ -1,7 +1,7 @@
 /**
  * The listeners of a peer socket: the check every incoming packet passes
- * first (a known event, within the socket's rate), which also dispatches the
- * rare events (pair, leave, report); data; signal; disconnect.
+ * first (a known event, within the socket's rate), which also dispatches
+ * every event but data (pair, leave, signal, report); data; disconnect.
  *
  * They are made once per server and shared by every socket: each reads its
  * socket from `this`, which an event emitter (and socket.io for `onAny`)
@@ -53,16 +53,22 @@ export function peerListeners(context: ListenerContext): (socket: PeerSocket) =>
   // queues the event for its own listeners (on the next tick, and only while
   // the socket is connected): an unknown event is refused here, and a packet
   // that gets the socket disconnected for its rate is never dispatched. Data
-  // and signals count themselves (with their size); every other packet
-  // counts here, so that nothing a client sends escapes the rate.
+  // and signals count themselves (with their size) when they are handled;
+  // every other packet counts here, so that nothing a client sends escapes
+  // the rate.
   //
-  // The rare events (pair, leave, report) are dispatched from here too, the
-  // way socket.io would: on the next tick, in the order they came, and only
-  // while the socket is connected. A listener each would cost every socket
-  // a larger listener table (socket.io's sockets keep theirs in a hash table
-  // that grows with the number of event names).
+  // All events but data are dispatched from here too, the way socket.io
+  // would: on the next tick, in the order they came, and only while the
+  // socket is connected. A listener each would cost every socket a larger
+  // listener table (socket.io's sockets keep theirs in a hash table that
+  // grows with the number of event names); data, the one frequent event,
+  // keeps its listener.
   function onPacket(this: PeerSocket, event: unknown, payload: unknown): void {
-    if (event === WireEvent.DATA || event === WireEvent.SIGNAL) return;
+    if (event === WireEvent.DATA) return;
+    if (event === WireEvent.SIGNAL) {
+      process.nextTick(dispatch, this, event, payload);
+      return;
+    }
     if (event !== WireEvent.PAIR && event !== WireEvent.LEAVE && event !== WireEvent.REPORT) {
       hub.refuse(this, ErrorCode.INVALID_PAYLOAD, `unknown event ${JSON.stringify(event)}`);
       hub.admit(this, 64);
@@ -73,7 +79,8 @@ export function peerListeners(context: ListenerContext): (socket: PeerSocket) =>
 
   function dispatch(socket: PeerSocket, event: unknown, payload: unknown): void {
     if (!socket.connected) return;
-    if (event === WireEvent.PAIR) pair(socket, payload);
+    if (event === WireEvent.SIGNAL) relay.signal(socket, payload);
+    else if (event === WireEvent.PAIR) pair(socket, payload);
     else if (event === WireEvent.LEAVE) leave(socket, "left");
     else report(socket, payload);
   }
@@ -108,10 +115,6 @@ export function peerListeners(context: ListenerContext): (socket: PeerSocket) =>
     relay.data(this, payload);
   }
 
-  function onSignal(this: PeerSocket, payload: unknown): void {
-    relay.signal(this, payload);
-  }
-
   function onDisconnect(this: PeerSocket, reason: string): void {
     // A client that closes on purpose says so by disconnecting its namespace;
     // socket.io runs that before any event still waiting to be dispatched.
@@ -137,7 +140,6 @@ export function peerListeners(context: ListenerContext): (socket: PeerSocket) =>
     if (opts.relayRate) socket.data.rate = new RelayRateLimiter(opts.relayRate);
     socket.onAny(onPacket);
     socket.on(WireEvent.DATA, onData);
-    socket.on(WireEvent.SIGNAL, onSignal);
     socket.on("disconnect", onDisconnect);
   };
 }
