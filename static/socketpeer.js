@@ -2682,6 +2682,7 @@
   __name(retryDelay, "retryDelay");
 
   // protocol/token_bucket.ts
+  var monotonicNow = performance.now.bind(performance);
   var _tokens, _last;
   var _TokenBucket = class _TokenBucket {
     /**
@@ -2689,7 +2690,7 @@
      * @param capacity The most tokens held (the burst).
      * @param now The clock, in ms (for tests).
      */
-    constructor(rate, capacity, now = performance.now.bind(performance)) {
+    constructor(rate, capacity, now = monotonicNow) {
       __publicField(this, "rate", rate);
       __publicField(this, "capacity", capacity);
       __publicField(this, "now", now);
@@ -2712,7 +2713,7 @@
      * @returns False (and takes nothing) when there are fewer than `n`.
      */
     take(n = 1, now = this.now()) {
-      __privateSet(this, _tokens, Math.min(this.capacity, __privateGet(this, _tokens) + (now - __privateGet(this, _last)) / 1e3 * this.rate));
+      __privateSet(this, _tokens, refill(__privateGet(this, _tokens), now - __privateGet(this, _last), this.rate, this.capacity));
       __privateSet(this, _last, now);
       if (__privateGet(this, _tokens) < n) return false;
       __privateSet(this, _tokens, __privateGet(this, _tokens) - n);
@@ -2723,6 +2724,10 @@
   _last = new WeakMap();
   __name(_TokenBucket, "TokenBucket");
   var TokenBucket = _TokenBucket;
+  function refill(tokens, ms, rate, capacity) {
+    return Math.min(capacity, tokens + ms / 1e3 * rate);
+  }
+  __name(refill, "refill");
 
   // client/pacer.ts
   var HEADROOM = 0.9;
