@@ -73,6 +73,27 @@ export function asDtlsClientOffer(sdp: string): string {
   return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, "a=setup:active");
 }
 
+/**
+ * The max-message-size a session description announces (RFC 8841): its
+ * `a=max-message-size` value, Infinity for 0 (no limit), and 65,536 when it
+ * announces none.
+ *
+ * @param sdp A session description.
+ * @returns The largest message its side accepts, in bytes.
+ *
+ * @example
+ * ```ts
+ * announcedMessageLimit("a=max-message-size:262144\r\n"); // 262144
+ * announcedMessageLimit("v=0\r\n"); // 65536
+ * ```
+ */
+export function announcedMessageLimit(sdp: string): number {
+  const match = /^a=max-message-size:(\d+)\s*$/m.exec(sdp);
+  if (!match) return 65_536;
+  const size = Number(match[1]);
+  return size === 0 ? Infinity : size;
+}
+
 /** Owns one RTCPeerConnection at a time. */
 export class Negotiator extends Emitter<NegotiatorEvents> {
   #pc: RTCPeerConnection | null = null;
@@ -127,10 +148,17 @@ export class Negotiator extends Emitter<NegotiatorEvents> {
     if (this.#open && limit < frameSize) this.close();
   }
 
-  /** The largest message the connection's channels carry (Infinity when unknown). */
+  /**
+   * The largest message this side may send on the connection's channels:
+   * `RTCSctpTransport.maxMessageSize` once the transport knows it, else what
+   * the partner's description announces (node-datachannel's transport says
+   * null until its connection state catches up, which can be after a
+   * channel opens).
+   */
   #messageLimit(): number {
-    const limit = this.#pc?.sctp?.maxMessageSize;
-    return typeof limit === "number" && limit > 0 ? limit : Infinity;
+    const known = this.#pc?.sctp?.maxMessageSize;
+    if (typeof known === "number" && known > 0) return known;
+    return announcedMessageLimit(this.#pc?.remoteDescription?.sdp ?? "");
   }
 
   /**

@@ -765,6 +765,13 @@
     return sdp.replace(/^a=setup:actpass(?=\r?$)/gm, "a=setup:active");
   }
   __name(asDtlsClientOffer, "asDtlsClientOffer");
+  function announcedMessageLimit(sdp) {
+    const match = /^a=max-message-size:(\d+)\s*$/m.exec(sdp);
+    if (!match) return 65536;
+    const size = Number(match[1]);
+    return size === 0 ? Infinity : size;
+  }
+  __name(announcedMessageLimit, "announcedMessageLimit");
   var _pc, _channel, _attempt, _open, _frameSize, _remoteSet, _pendingRemote, _pendingLocal, _localSent, _timer, _Negotiator_instances, messageLimit_fn, begin_fn, sendLocal_fn, remoteReady_fn, run_fn, adopt_fn, fail_fn, teardown_fn;
   var _Negotiator = class _Negotiator extends Emitter {
     /**
@@ -903,10 +910,17 @@
   _localSent = new WeakMap();
   _timer = new WeakMap();
   _Negotiator_instances = new WeakSet();
-  /** The largest message the connection's channels carry (Infinity when unknown). */
+  /**
+   * The largest message this side may send on the connection's channels:
+   * `RTCSctpTransport.maxMessageSize` once the transport knows it, else what
+   * the partner's description announces (node-datachannel's transport says
+   * null until its connection state catches up, which can be after a
+   * channel opens).
+   */
   messageLimit_fn = /* @__PURE__ */ __name(function() {
-    const limit = __privateGet(this, _pc)?.sctp?.maxMessageSize;
-    return typeof limit === "number" && limit > 0 ? limit : Infinity;
+    const known = __privateGet(this, _pc)?.sctp?.maxMessageSize;
+    if (typeof known === "number" && known > 0) return known;
+    return announcedMessageLimit(__privateGet(this, _pc)?.remoteDescription?.sdp ?? "");
   }, "#messageLimit");
   begin_fn = /* @__PURE__ */ __name(function(attempt, iceServers) {
     __privateMethod(this, _Negotiator_instances, teardown_fn).call(this);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Signal } from "../protocol/events.ts";
-import { asDtlsClientOffer, Negotiator } from "../client/negotiator.ts";
+import { announcedMessageLimit, asDtlsClientOffer, Negotiator } from "../client/negotiator.ts";
 import { nodeWrtc, sleep, until } from "./_fixtures.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -34,6 +34,17 @@ function wire(offerer: Negotiator, answerer: Negotiator): Signal[] {
 function setupRoles(sdp: string | undefined): string[] {
   return [...(sdp ?? "").matchAll(/^a=setup:(\w+)\r?$/gm)].map((m) => m[1]);
 }
+
+Deno.test("announcedMessageLimit() reads a=max-message-size, 0 as no limit, and 64 KiB when absent", () => {
+  assert.equal(
+    announcedMessageLimit("v=0\r\na=max-message-size:262144\r\na=setup:active\r\n"),
+    262_144,
+  );
+  assert.equal(announcedMessageLimit("v=0\na=max-message-size:65536\n"), 65_536);
+  assert.equal(announcedMessageLimit("a=max-message-size:0\r\n"), Infinity);
+  assert.equal(announcedMessageLimit("v=0\r\na=sctp-port:5000\r\n"), 65_536);
+  assert.equal(announcedMessageLimit(""), 65_536);
+});
 
 Deno.test("asDtlsClientOffer() makes an actpass offer active and leaves every other line alone", () => {
   const offer = [
