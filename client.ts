@@ -51,7 +51,7 @@ export { PROTOCOL_VERSION } from "./protocol/version.ts";
 export type { PeerFoundInfo, SocketPeerEvents } from "./client/events.ts";
 export type { SocketPeerOptions, WebRtcImplementation } from "./client/options.ts";
 export type { PathName, PathStats } from "./client/stream.ts";
-export type { Serialization } from "./protocol/serialization.ts";
+export type { BinaryType, Serialization } from "./protocol/serialization.ts";
 
 /**
  * A DataChannel takes frames while its send buffer holds less than this.
@@ -224,6 +224,7 @@ export class SocketPeer extends Emitter<SocketPeerEvents> {
       },
     }, {
       serialization: opts.serialization,
+      binaryType: opts.binaryType,
       maxMessageSize: opts.maxMessageSize,
       highWaterMark: opts.highWaterMark,
       useRelay: opts.socketFallback,

@@ -40,6 +40,7 @@ export {
   type TurnOptions,
 } from "./server.ts";
 export {
+  type BinaryType,
   ErrorCode,
   type PathName,
   type PathStats,

@@ -9,7 +9,12 @@
 import type { Socket } from "npm:socket.io-client@4.8.1";
 import { ErrorCode, SocketPeerError } from "../protocol/errors.ts";
 import type { RTCIceServerInit } from "../protocol/events.ts";
-import { type Serialization, SERIALIZATIONS } from "../protocol/serialization.ts";
+import {
+  BINARY_TYPES,
+  type BinaryType,
+  type Serialization,
+  SERIALIZATIONS,
+} from "../protocol/serialization.ts";
 import { checkPairCode } from "../protocol/validate.ts";
 
 /**
@@ -89,6 +94,13 @@ export interface SocketPeerOptions {
    */
   serialization?: Serialization;
   /**
+   * How binary messages arrive: `"arraybuffer"`, each an ArrayBuffer of its
+   * own, or `"uint8array"`, each a Uint8Array viewing the bytes as they were
+   * received, without the copy an ArrayBuffer takes (for high throughput).
+   * @default {"arraybuffer"}
+   */
+  binaryType?: BinaryType;
+  /**
    * An RTCPeerConnection implementation where the runtime has none, e.g.
    * `await import("npm:node-datachannel@0.33.4/polyfill")` in Deno. Without
    * one (and without a global RTCPeerConnection) the peer stays on the relay.
@@ -135,6 +147,7 @@ export interface ResolvedClientOptions {
   iceServers: RTCIceServerInit[];
   rtcConfig: RTCConfiguration;
   serialization: Serialization;
+  binaryType: BinaryType;
   wrtc?: WebRtcImplementation;
   socket?: Socket;
   maxMessageSize: number;
@@ -192,6 +205,10 @@ export function resolveClientOptions(
   if (!SERIALIZATIONS.includes(serialization)) {
     throw bad(`serialization must be one of ${SERIALIZATIONS.join(", ")}`);
   }
+  const binaryType = options.binaryType ?? "arraybuffer";
+  if (!BINARY_TYPES.includes(binaryType)) {
+    throw bad(`binaryType must be one of ${BINARY_TYPES.join(", ")}`);
+  }
   if (options.wrtc !== undefined && typeof options.wrtc?.RTCPeerConnection !== "function") {
     throw bad("wrtc must provide an RTCPeerConnection constructor");
   }
@@ -212,6 +229,7 @@ export function resolveClientOptions(
     iceServers: options.iceServers ?? [],
     rtcConfig: options.rtcConfig ?? {},
     serialization,
+    binaryType,
     wrtc: options.wrtc,
     socket: options.socket,
     maxMessageSize,

@@ -29,7 +29,12 @@ import {
 } from "../protocol/frame.ts";
 import { Inbox } from "../protocol/inbox.ts";
 import { Outbox } from "../protocol/outbox.ts";
-import { decodePayload, encodePayload, type Serialization } from "../protocol/serialization.ts";
+import {
+  type BinaryType,
+  decodePayload,
+  encodePayload,
+  type Serialization,
+} from "../protocol/serialization.ts";
 
 /** The two ways a frame can travel. */
 export type PathName = "relay" | "p2p";
@@ -120,6 +125,7 @@ export class MessageStream extends Emitter<StreamEvents> {
     paths: Record<PathName, Path>,
     private readonly options: {
       serialization: Serialization;
+      binaryType?: BinaryType;
       maxMessageSize: number;
       highWaterMark: number;
       useRelay: boolean;
@@ -345,7 +351,7 @@ export class MessageStream extends Emitter<StreamEvents> {
         }
         let value;
         try {
-          value = decodePayload(message.kind, message.payload);
+          value = decodePayload(message.kind, message.payload, this.options.binaryType);
         } catch (err) {
           this.emit("error", err as SocketPeerError);
           continue;

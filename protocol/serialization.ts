@@ -97,19 +97,41 @@ export function encodePayload(
 }
 
 /**
+ * How binary messages reach the application: `"arraybuffer"`, an
+ * ArrayBuffer of their own (a copy of the payload), or `"uint8array"`, a
+ * Uint8Array that views the received bytes where they are (no copy).
+ */
+export type BinaryType = "arraybuffer" | "uint8array";
+
+/** Every {@linkcode BinaryType}. */
+export const BINARY_TYPES: readonly BinaryType[] = ["arraybuffer", "uint8array"];
+
+/**
  * Decodes one payload, whatever serialization the sender chose.
  *
  * @param kind The payload kind from the frame header.
  * @param payload The reassembled bytes.
+ * @param binaryType How a binary payload is handed over.
  * @returns The value to hand to the application.
  * @throws {SocketPeerError} `ERR_INVALID_PAYLOAD` when the bytes do not decode.
+ *
+ * @example
+ * ```ts
+ * decodePayload(PayloadKind.BINARY, bytes); // an ArrayBuffer holding a copy
+ * decodePayload(PayloadKind.BINARY, bytes, "uint8array") === bytes; // true
+ * ```
  */
-export function decodePayload(kind: PayloadKind, payload: Uint8Array): unknown {
+export function decodePayload(
+  kind: PayloadKind,
+  payload: Uint8Array,
+  binaryType: BinaryType = "arraybuffer",
+): unknown {
   switch (kind) {
     case PayloadKind.STRING:
       return decoder.decode(payload);
     case PayloadKind.BINARY:
-      return new Uint8Array(payload).buffer; // a copy: payload may view a larger (pooled) buffer
+      // An ArrayBuffer must be a copy: the payload views a frame (or a batch of them).
+      return binaryType === "uint8array" ? payload : new Uint8Array(payload).buffer;
     default:
       try {
         return kind === PayloadKind.JSON

@@ -2591,13 +2591,13 @@
     return { kind: PayloadKind.JSON, payload: encoder.encode(json) };
   }
   __name(encodePayload, "encodePayload");
-  function decodePayload(kind, payload) {
+  var BINARY_TYPES = ["arraybuffer", "uint8array"];
+  function decodePayload(kind, payload, binaryType = "arraybuffer") {
     switch (kind) {
       case PayloadKind.STRING:
         return decoder.decode(payload);
       case PayloadKind.BINARY:
-        return new Uint8Array(payload).buffer;
-      // a copy: payload may view a larger (pooled) buffer
+        return binaryType === "uint8array" ? payload : new Uint8Array(payload).buffer;
       default:
         try {
           return kind === PayloadKind.JSON ? JSON.parse(decoder.decode(payload)) : decode(payload);
@@ -2654,6 +2654,10 @@
     if (!SERIALIZATIONS.includes(serialization)) {
       throw bad(`serialization must be one of ${SERIALIZATIONS.join(", ")}`);
     }
+    const binaryType = options.binaryType ?? "arraybuffer";
+    if (!BINARY_TYPES.includes(binaryType)) {
+      throw bad(`binaryType must be one of ${BINARY_TYPES.join(", ")}`);
+    }
     if (options.wrtc !== void 0 && typeof options.wrtc?.RTCPeerConnection !== "function") {
       throw bad("wrtc must provide an RTCPeerConnection constructor");
     }
@@ -2674,6 +2678,7 @@
       iceServers: options.iceServers ?? [],
       rtcConfig: options.rtcConfig ?? {},
       serialization,
+      binaryType,
       wrtc: options.wrtc,
       socket: options.socket,
       maxMessageSize,
@@ -7011,7 +7016,7 @@
         }
         let value2;
         try {
-          value2 = decodePayload(message.kind, message.payload);
+          value2 = decodePayload(message.kind, message.payload, this.options.binaryType);
         } catch (err) {
           this.emit("error", err);
           continue;
@@ -7155,6 +7160,7 @@
         }
       }, {
         serialization: opts.serialization,
+        binaryType: opts.binaryType,
         maxMessageSize: opts.maxMessageSize,
         highWaterMark: opts.highWaterMark,
         useRelay: opts.socketFallback

@@ -2590,13 +2590,13 @@ function encodePayload(data, serialization) {
   return { kind: PayloadKind.JSON, payload: encoder.encode(json) };
 }
 __name(encodePayload, "encodePayload");
-function decodePayload(kind, payload) {
+var BINARY_TYPES = ["arraybuffer", "uint8array"];
+function decodePayload(kind, payload, binaryType = "arraybuffer") {
   switch (kind) {
     case PayloadKind.STRING:
       return decoder.decode(payload);
     case PayloadKind.BINARY:
-      return new Uint8Array(payload).buffer;
-    // a copy: payload may view a larger (pooled) buffer
+      return binaryType === "uint8array" ? payload : new Uint8Array(payload).buffer;
     default:
       try {
         return kind === PayloadKind.JSON ? JSON.parse(decoder.decode(payload)) : decode(payload);
@@ -2653,6 +2653,10 @@ function resolveClientOptions(options, defaultUrl) {
   if (!SERIALIZATIONS.includes(serialization)) {
     throw bad(`serialization must be one of ${SERIALIZATIONS.join(", ")}`);
   }
+  const binaryType = options.binaryType ?? "arraybuffer";
+  if (!BINARY_TYPES.includes(binaryType)) {
+    throw bad(`binaryType must be one of ${BINARY_TYPES.join(", ")}`);
+  }
   if (options.wrtc !== void 0 && typeof options.wrtc?.RTCPeerConnection !== "function") {
     throw bad("wrtc must provide an RTCPeerConnection constructor");
   }
@@ -2673,6 +2677,7 @@ function resolveClientOptions(options, defaultUrl) {
     iceServers: options.iceServers ?? [],
     rtcConfig: options.rtcConfig ?? {},
     serialization,
+    binaryType,
     wrtc: options.wrtc,
     socket: options.socket,
     maxMessageSize,
@@ -7010,7 +7015,7 @@ takeDataFrame_fn = /* @__PURE__ */ __name(function(frame, stats, caught) {
       }
       let value2;
       try {
-        value2 = decodePayload(message.kind, message.payload);
+        value2 = decodePayload(message.kind, message.payload, this.options.binaryType);
       } catch (err) {
         this.emit("error", err);
         continue;
@@ -7154,6 +7159,7 @@ var _SocketPeer = class _SocketPeer extends Emitter {
       }
     }, {
       serialization: opts.serialization,
+      binaryType: opts.binaryType,
       maxMessageSize: opts.maxMessageSize,
       highWaterMark: opts.highWaterMark,
       useRelay: opts.socketFallback

@@ -211,12 +211,41 @@ Deno.test("a pair code the validator refuses gets ERR_INVALID_PAIR_CODE", opts, 
   await paired(a, b);
 });
 
+Deno.test(
+  'binaryType "uint8array" delivers binary messages as Uint8Array views, whole, chunked and batched',
+  opts,
+  async () => {
+    await using server = await startServer();
+    using a = peer(server.url, { pairCode: "views" });
+    using b = peer(server.url, { pairCode: "views", binaryType: "uint8array" });
+    await paired(a, b);
+    const atB = record(b);
+    const big = new Uint8Array(200_000).map((_, i) => (i * 13) % 256);
+    a.send(new Uint8Array([1, 2, 3]));
+    a.send(new Uint8Array([4, 5])); // sent in the same run: batched with the first
+    a.send(big);
+    a.send("text is still text");
+    await until(() => atB.length === 4, "4 messages");
+    assert.ok(atB.slice(0, 3).every((m) => m instanceof Uint8Array));
+    assert.deepEqual([...(atB[0] as Uint8Array)], [1, 2, 3]);
+    assert.deepEqual([...(atB[1] as Uint8Array)], [4, 5]);
+    assert.deepEqual(atB[2], big);
+    assert.equal(atB[3], "text is still text");
+    // The default stays one ArrayBuffer per message.
+    const atA = record(a);
+    b.send(new Uint8Array([9]));
+    await until(() => atA.length === 1, "1 message");
+    assert.ok(atA[0] instanceof ArrayBuffer);
+  },
+);
+
 Deno.test("the client refuses bad options and bad pair codes at construction", () => {
   const url = "http://127.0.0.1:1/socketpeer/";
   const cases: [Record<string, unknown>, string][] = [
     [{ url, pairCode: "has space", autoconnect: false }, ErrorCode.INVALID_PAIR_CODE],
     [{ url: "not a url", autoconnect: false }, ErrorCode.INVALID_OPTION],
     [{ url, serialization: "xml", autoconnect: false }, ErrorCode.INVALID_OPTION],
+    [{ url, binaryType: "blob", autoconnect: false }, ErrorCode.INVALID_OPTION],
     [{ url, reconnectDelay: -1, autoconnect: false }, ErrorCode.INVALID_OPTION],
     [{ url, wrtc: {}, autoconnect: false }, ErrorCode.INVALID_OPTION],
     [{ autoconnect: false }, ErrorCode.INVALID_OPTION],

@@ -290,6 +290,27 @@ Deno.test(
   },
 );
 
+Deno.test(
+  'binaryType "uint8array" delivers DataChannel messages as Uint8Array views',
+  opts,
+  async () => {
+    await using server = await startServer();
+    const [a, b] = pairOf(server.url, "direct-views", { webrtc: true, binaryType: "uint8array" });
+    await using _a = a;
+    await using _b = b;
+    await upgraded(a, b);
+    const atB = record(b);
+    const big = new Uint8Array(300_000).map((_, i) => (i * 7) % 256);
+    a.send(new Uint8Array([7, 8, 9]));
+    a.send(big);
+    await until(() => atB.length === 2, "2 messages");
+    assert.ok(atB.every((m) => m instanceof Uint8Array));
+    assert.deepEqual([...(atB[0] as Uint8Array)], [7, 8, 9]);
+    assert.deepEqual(atB[1], big);
+    assert.equal(a.stats().p2p.messagesSent, 2);
+  },
+);
+
 Deno.test("a peer without WebRTC stays on the relay with a peer that has it", opts, async () => {
   await using server = await startServer();
   // Deno has no RTCPeerConnection of its own: without `wrtc` a peer is relay-only.
