@@ -9,6 +9,7 @@
 export type PathId =
   | "relay"
   | "relay-default"
+  | "relay-views"
   | "direct"
   | "socketio-node"
   | "socketio-deno"
@@ -37,6 +38,12 @@ export const PATHS: Record<PathId, PathInfo> = {
   "relay-default": {
     label: "SocketPeer relay, default limits",
     what: "as above with the default relayRate (5,000 packets/s, 16 MiB/s per socket)",
+    baseline: false,
+  },
+  "relay-views": {
+    label: "SocketPeer relay, binaryType uint8array",
+    what:
+      "as the relay, the receiver taking binary as Uint8Array views (no copy to an ArrayBuffer)",
     baseline: false,
   },
   direct: {
@@ -88,6 +95,7 @@ export const SIZES = [64, 1024, 16 * 1024, 64 * 1024, 256 * 1024, 1024 * 1024];
 export const HEADLINE_CASES: { path: PathId; size: number }[] = [
   { path: "relay", size: 1024 },
   { path: "relay", size: 64 * 1024 },
+  { path: "relay-views", size: 64 * 1024 },
   { path: "socketio-node", size: 1024 },
   { path: "socketio-node", size: 64 * 1024 },
   { path: "socketio-deno", size: 1024 },

@@ -17,7 +17,13 @@ import { emit, serveControl } from "../servers/control.ts";
 import { nodeWrtc, sleep, until } from "../../tests/_fixtures.ts";
 
 /** The paths a Deno load generator can take. */
-export type DenoPath = "socketpeer-relay" | "socketpeer-direct" | "socketio" | "ws" | "datachannel";
+export type DenoPath =
+  | "socketpeer-relay"
+  | "socketpeer-relay-views"
+  | "socketpeer-direct"
+  | "socketio"
+  | "ws"
+  | "datachannel";
 
 /** One thing the sender does. */
 export type Task =
@@ -52,6 +58,7 @@ async function socketPeerEnd(config: PeerConfig): Promise<End> {
     url: config.url,
     pairCode: config.code,
     serialization: "raw",
+    ...(config.path === "socketpeer-relay-views" ? { binaryType: "uint8array" as const } : {}),
     ...(wrtc ? { wrtc } : {}),
   });
   peer.on("error", (err) => console.error(`${config.role}: ${err.code} ${err.message}`));
@@ -153,6 +160,7 @@ async function dataChannelEnd(config: PeerConfig): Promise<End> {
 
 const ENDS: Record<DenoPath, (config: PeerConfig) => Promise<End>> = {
   "socketpeer-relay": socketPeerEnd,
+  "socketpeer-relay-views": socketPeerEnd,
   "socketpeer-direct": socketPeerEnd,
   socketio: socketIoEnd,
   ws: wsEnd,

@@ -69,6 +69,7 @@ function throughputTable(results: Results, binary: boolean): string {
 function ratioTable(results: Results): string {
   const pairs: [PathId, PathId][] = [
     ["relay", "socketio-node"],
+    ["relay-views", "socketio-node"],
     ["relay", "socketio-deno"],
     ["relay", "ws-deno"],
     ["direct", "datachannel"],

@@ -56,6 +56,7 @@ export interface LatencyResult {
 /** Which server and which load-generator end a path uses. */
 export const PATH_SETUP: Partial<Record<PathId, { server: ServerKind; load: DenoPath }>> = {
   relay: { server: "socketpeer", load: "socketpeer-relay" },
+  "relay-views": { server: "socketpeer", load: "socketpeer-relay-views" },
   "relay-default": { server: "socketpeer-default", load: "socketpeer-relay" },
   direct: { server: "socketpeer", load: "socketpeer-direct" },
   "socketio-node": { server: "socketio", load: "socketio" },
@@ -67,6 +68,7 @@ export const PATH_SETUP: Partial<Record<PathId, { server: ServerKind; load: Deno
 /** Paths whose server relays the data (CPU per GB applies). */
 export const RELAY_PATHS = new Set<PathId>([
   "relay",
+  "relay-views",
   "relay-default",
   "socketio-node",
   "socketio-deno",
@@ -235,6 +237,7 @@ export async function runThroughput(
   });
   const main: PathId[] = [
     "relay",
+    "relay-views",
     "direct",
     "socketio-node",
     "socketio-deno",
@@ -252,7 +255,9 @@ export async function runThroughput(
       .filter((p) => !settings.paths || settings.paths.includes(p));
     for (const path of paths) {
       const tasks: Task[] = [];
-      if (roundNo === 1 && path !== "relay-default") {
+      // The views row is one case (64 KiB binary): what the binaryType option changes.
+      const views = path === "relay-views";
+      if (roundNo === 1 && path !== "relay-default" && !views) {
         tasks.push({ kind: "pingpong", count: settings.pings, warmup: settings.pingWarmup });
         tasks.push({
           kind: "openloop",
@@ -261,10 +266,14 @@ export async function runThroughput(
         });
       }
       if (roundNo === 1) {
-        const sizes = path === "relay-default" ? settings.defaultLimitSizes : settings.sizes;
+        const sizes = path === "relay-default"
+          ? settings.defaultLimitSizes
+          : views
+          ? settings.sizes.filter((size) => size === 64 * 1024)
+          : settings.sizes;
         for (const size of sizes) {
           tasks.push(stream(size, true));
-          if (path !== "relay-default" && settings.kinds.includes(false)) {
+          if (path !== "relay-default" && !views && settings.kinds.includes(false)) {
             tasks.push(stream(size, false));
           }
         }
