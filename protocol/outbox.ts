@@ -49,7 +49,11 @@ export class Outbox {
   #frameCursor = 0;
   #inFlight = 0;
   #buffered = 0;
-  #everSent = false;
+  /**
+   * The highest sequence number of which a frame was handed out since the
+   * stream began: a rewind sends again, but cannot unsend.
+   */
+  #sentThrough = 0;
   #slab = new Uint8Array(0);
   #slabUsed = 0;
   /**
@@ -156,7 +160,7 @@ export class Outbox {
     }
     entry.sent += frame.byteLength;
     this.#inFlight += frame.byteLength;
-    this.#everSent = true;
+    if (entry.seq > this.#sentThrough) this.#sentThrough = entry.seq;
     return frame;
   }
 
@@ -207,7 +211,7 @@ export class Outbox {
    * @returns How many messages were dropped.
    */
   restart(): number {
-    const kept = this.#queue.slice(this.#cursor + (this.#frameCursor > 0 ? 1 : 0));
+    const kept = this.#queue.filter((entry) => entry.seq > this.#sentThrough);
     const dropped = this.#queue.length - kept.length;
     this.#queue = [];
     this.#buffered = 0;
@@ -215,7 +219,7 @@ export class Outbox {
     this.#cursor = 0;
     this.#frameCursor = 0;
     this.#nextSeq = 1;
-    this.#everSent = false;
+    this.#sentThrough = 0;
     for (const entry of kept) {
       entry.seq = this.#nextSeq++;
       entry.sent = 0;

@@ -6493,7 +6493,7 @@
   // protocol/outbox.ts
   var SLAB_SIZE = 64 * 1024;
   var SLAB_FRAME_MAX = 4 * 1024;
-  var _nextSeq, _queue, _cursor, _frameCursor, _inFlight, _buffered, _everSent, _slab, _slabUsed, _alloc, _Outbox_instances, encode_fn;
+  var _nextSeq, _queue, _cursor, _frameCursor, _inFlight, _buffered, _sentThrough, _slab, _slabUsed, _alloc, _Outbox_instances, encode_fn;
   var _Outbox = class _Outbox {
     /**
      * @param window The most bytes handed out but not yet acknowledged. It
@@ -6509,7 +6509,11 @@
       __privateAdd(this, _frameCursor, 0);
       __privateAdd(this, _inFlight, 0);
       __privateAdd(this, _buffered, 0);
-      __privateAdd(this, _everSent, false);
+      /**
+       * The highest sequence number of which a frame was handed out since the
+       * stream began: a rewind sends again, but cannot unsend.
+       */
+      __privateAdd(this, _sentThrough, 0);
       __privateAdd(this, _slab, new Uint8Array(0));
       __privateAdd(this, _slabUsed, 0);
       /**
@@ -6600,7 +6604,7 @@
       }
       entry.sent += frame.byteLength;
       __privateSet(this, _inFlight, __privateGet(this, _inFlight) + frame.byteLength);
-      __privateSet(this, _everSent, true);
+      if (entry.seq > __privateGet(this, _sentThrough)) __privateSet(this, _sentThrough, entry.seq);
       return frame;
     }
     /**
@@ -6648,7 +6652,7 @@
      * @returns How many messages were dropped.
      */
     restart() {
-      const kept = __privateGet(this, _queue).slice(__privateGet(this, _cursor) + (__privateGet(this, _frameCursor) > 0 ? 1 : 0));
+      const kept = __privateGet(this, _queue).filter((entry) => entry.seq > __privateGet(this, _sentThrough));
       const dropped = __privateGet(this, _queue).length - kept.length;
       __privateSet(this, _queue, []);
       __privateSet(this, _buffered, 0);
@@ -6656,7 +6660,7 @@
       __privateSet(this, _cursor, 0);
       __privateSet(this, _frameCursor, 0);
       __privateSet(this, _nextSeq, 1);
-      __privateSet(this, _everSent, false);
+      __privateSet(this, _sentThrough, 0);
       for (const entry of kept) {
         entry.seq = __privateWrapper(this, _nextSeq)._++;
         entry.sent = 0;
@@ -6680,7 +6684,7 @@
   _frameCursor = new WeakMap();
   _inFlight = new WeakMap();
   _buffered = new WeakMap();
-  _everSent = new WeakMap();
+  _sentThrough = new WeakMap();
   _slab = new WeakMap();
   _slabUsed = new WeakMap();
   _alloc = new WeakMap();

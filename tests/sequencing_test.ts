@@ -87,6 +87,20 @@ Deno.test("Outbox.restart() drops what the old partner may have seen and renumbe
   assert.equal(new TextDecoder().decode(frame.payload), "unsent");
 });
 
+Deno.test("Outbox.restart() drops what was sent before a rewind too: a rewind cannot unsend", () => {
+  const outbox = new Outbox(1 << 20);
+  outbox.enqueue(PayloadKind.STRING, text("seen, then its path was lost"));
+  drain(outbox);
+  outbox.rewind();
+  outbox.enqueue(PayloadKind.STRING, text("unsent"));
+  assert.equal(outbox.restart(), 1);
+  const frames = drain(outbox).map(data);
+  assert.deepEqual(frames.map((f) => [f.seq, new TextDecoder().decode(f.payload)]), [[
+    1,
+    "unsent",
+  ]]);
+});
+
 Deno.test("Outbox.restart() keeps everything when nothing was ever sent", () => {
   const outbox = new Outbox(1 << 20);
   outbox.enqueue(PayloadKind.STRING, text("queued before pairing"));
