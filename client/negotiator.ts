@@ -89,7 +89,7 @@ export function asDtlsClientOffer(sdp: string): string {
  */
 export function announcedMessageLimit(sdp: string): number {
   const match = /^a=max-message-size:(\d+)\s*$/m.exec(sdp);
-  if (!match) return 65_536;
+  if (!match) return BASE_FRAME_SIZE;
   const size = Number(match[1]);
   return size === 0 ? Infinity : size;
 }
@@ -144,8 +144,7 @@ export class Negotiator extends Emitter<NegotiatorEvents> {
    */
   require(frameSize: number): void {
     this.#frameSize = frameSize;
-    const limit = this.#messageLimit();
-    if (this.#open && limit < frameSize) this.close();
+    if (this.#open && this.#messageLimit() < frameSize) this.close();
   }
 
   /**

@@ -766,7 +766,7 @@ function asDtlsClientOffer(sdp) {
 __name(asDtlsClientOffer, "asDtlsClientOffer");
 function announcedMessageLimit(sdp) {
   const match = /^a=max-message-size:(\d+)\s*$/m.exec(sdp);
-  if (!match) return 65536;
+  if (!match) return BASE_FRAME_SIZE;
   const size = Number(match[1]);
   return size === 0 ? Infinity : size;
 }
@@ -816,8 +816,7 @@ var _Negotiator = class _Negotiator extends Emitter {
    */
   require(frameSize) {
     __privateSet(this, _frameSize, frameSize);
-    const limit = __privateMethod(this, _Negotiator_instances, messageLimit_fn).call(this);
-    if (__privateGet(this, _open) && limit < frameSize) this.close();
+    if (__privateGet(this, _open) && __privateMethod(this, _Negotiator_instances, messageLimit_fn).call(this) < frameSize) this.close();
   }
   /**
    * Starts an attempt as the initiator: makes the channel and the offer.
